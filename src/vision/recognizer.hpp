@@ -1,0 +1,55 @@
+#pragma once
+// Recognizers turn an aligned face into a template. Several models exist or are planned
+// (the 512-D ArcFace-style model now, dlib's ResNet next, a fused recognizer on top), so
+// callers hold a Recognizer and never a concrete model.
+#include <memory>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "core/types.hpp"
+#include "vision/net_pool.hpp"
+
+namespace laneface::vision {
+
+class Recognizer {
+ public:
+  virtual ~Recognizer() = default;
+  virtual const std::string& model_id() const = 0;
+  // Requires face.landmarks68 (and landmarks5). Thread-safe.
+  virtual core::Template embed(const cv::Mat& bgr, const core::Face& face) const = 0;
+  // Similarity: higher is more alike. Throws core::Error(kInvalidInput) when the templates
+  // come from another model or have the wrong size.
+  virtual double compare(const core::Template& a, const core::Template& b) const = 0;
+  // The manifest's same/different threshold for compare().
+  virtual double threshold() const = 0;
+};
+
+struct EmbedOptions {
+  bool mirror = true;  // average with the embedding of the horizontally mirrored chip
+};
+
+// The ArcFace-style 512-D model: 5-point similarity alignment to the manifest's template,
+// L2-normalised embedding, cosine similarity.
+class ArcFaceRecognizer final : public Recognizer {
+ public:
+  ArcFaceRecognizer(std::shared_ptr<NetPool> pool, EmbedOptions options);
+  const std::string& model_id() const override { return pool_->spec().id; }
+  core::Template embed(const cv::Mat& bgr, const core::Face& face) const override;
+  double compare(const core::Template& a, const core::Template& b) const override;
+  double threshold() const override { return threshold_; }
+
+  // The aligned chip the model sees (for --draw and tests).
+  cv::Mat chip(const cv::Mat& bgr, const core::Landmarks5& lm5) const;
+
+ private:
+  std::shared_ptr<NetPool> pool_;
+  EmbedOptions options_;
+  std::size_t size_;
+  double threshold_;
+};
+
+// Cosine similarity of two equal-length vectors; the vectors need not be normalised.
+double cosine_similarity(const std::vector<float>& a, const std::vector<float>& b);
+
+}  // namespace laneface::vision
