@@ -3,44 +3,121 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
-
 #include <opencv2/core.hpp>
 
 #include "commands.hpp"
 #include "core/error.hpp"
+#include "eval/identify.hpp"
 #include "eval/lfw.hpp"
 
 namespace laneface::app {
 
-std::filesystem::path data_root(const std::string& flag, const std::string& sub) {
+std::filesystem::path data_root(const std::string& flag, const std::string& sub) {  // commands.hpp
   if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("LANEFACE_DATA"); env && *env) return std::filesystem::path(env) / sub;
-  throw core::Error(core::ErrorKind::kNotFound, "no data folder: pass --data DIR or set LANEFACE_DATA");
+  if (const char* env = std::getenv("LANEFACE_DATA"); env && *env)
+    return std::filesystem::path(env) / sub;
+  throw core::Error(core::ErrorKind::kNotFound,
+                    "no data folder: pass --data DIR or set LANEFACE_DATA");
 }
 
 void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
   auto* eval = app.add_subcommand("eval", "accuracy protocols (end with one JSON line)");
   eval->require_subcommand(1);
   {
-    auto* cmd = eval->add_subcommand("lfw", "LFW view 2: 10-fold accuracy, TAR at FAR 1e-2 and 1e-3");
+    auto* cmd =
+        eval->add_subcommand("lfw", "LFW view 2: 10-fold accuracy, TAR at FAR 1e-2 and 1e-3");
     auto data = std::make_shared<std::string>();
-    cmd->add_option("--data", *data, "LFW folder with pairs.txt and lfw/ (default: $LANEFACE_DATA/lfw)");
+    auto jitter = std::make_shared<float>(0);
+    cmd->add_option("--data", *data,
+                    "LFW folder with pairs.txt and lfw/ (default: $LANEFACE_DATA/lfw)");
+    cmd->add_option("--landmark-jitter", *jitter,
+                    "experiment: average landmarks over boxes shifted by this fraction")
+        ->check(CLI::Range(0.0, 0.25));
     cmd->callback([=, &globals, &exit_code] {
       eval::LfwOptions o;
       o.data = data_root(*data, "lfw");
       o.threads = globals.threads;
-      vision::EngineOptions eo;
-      eo.manifest = globals.manifest;
-      eo.embed.mirror = !globals.no_mirror;
+      o.landmark_jitter = *jitter;
       cv::setNumThreads(1);  // parallel across images, one core per net
-      const vision::FaceEngine engine(eo);
+      const vision::FaceEngine engine(globals.engine_options());
       const auto report = eval::run_lfw(engine, o);
-      std::fprintf(stderr, "LFW view 2: accuracy %.2f %% (+-%.2f), TAR %.2f %% at FAR 1e-3, %.2f %% at 1e-2, %d failures to detect\n",
-                   100 * report["accuracy"].get<double>(), 100 * report["accuracy_std"].get<double>(),
+      std::fprintf(stderr,
+                   "LFW view 2: accuracy %.2f %% (+-%.2f), TAR %.2f %% at FAR 1e-3, %.2f %% at "
+                   "1e-2, %d failures to detect\n",
+                   100 * report["accuracy"].get<double>(),
+                   100 * report["accuracy_std"].get<double>(),
                    100 * report["tar_at_far"]["far_1e-3"]["tar"].get<double>(),
                    100 * report["tar_at_far"]["far_1e-2"]["tar"].get<double>(),
                    report["failures_to_detect"].get<int>());
       std::cout << report.dump() << std::endl;
+      exit_code = 0;
+    });
+  }
+  {
+    auto* cmd =
+        eval->add_subcommand("identify", "1:N identification: rank-1, FNIR at FPIR 1e-2 and 1e-3");
+    auto data = std::make_shared<std::string>();
+    cmd->add_option("--data", *data,
+                    "folder with labels.csv (image,identity) (default: $LANEFACE_DATA/celeba-dev)");
+    cmd->callback([=, &globals, &exit_code] {
+      eval::IdentifyOptions o;
+      o.data = data_root(*data, "celeba-dev");
+      o.threads = globals.threads;
+      cv::setNumThreads(1);
+      const vision::FaceEngine engine(globals.engine_options());
+      const auto r = eval::run_identify(engine, o);
+      std::fprintf(stderr,
+                   "identify: rank-1 %.2f %%, FNIR %.2f %% at FPIR 1e-2, %.2f %% at 1e-3 (%d "
+                   "mated, %d non-mated searches)\n",
+                   100 * r["rank1"].get<double>(),
+                   100 * r["fnir_at_fpir"]["fpir_0.01"]["fnir"].get<double>(),
+                   100 * r["fnir_at_fpir"]["fpir_0.001"]["fnir"].get<double>(),
+                   r["mated_searches"].get<int>(), r["nonmated_searches"].get<int>());
+      std::cout << r.dump() << std::endl;
+      exit_code = 0;
+    });
+  }
+
+  auto* calibrate =
+      app.add_subcommand("calibrate", "fit parameters on named data and write them to a file");
+  calibrate->require_subcommand(1);
+  {
+    auto* cmd = calibrate->add_subcommand(
+        "fusion",
+        "score fusion on LFW view 2: per-model z-normalisation and the FAR 1e-3 threshold");
+    auto data = std::make_shared<std::string>();
+    auto parts = std::make_shared<std::vector<std::string>>(
+        std::vector<std::string>{"fr_feature", "dlib_resnet"});
+    auto out = std::make_shared<std::string>(vision::default_fusion_path().string());
+    cmd->add_option("--data", *data,
+                    "LFW folder with pairs.txt and lfw/ (default: $LANEFACE_DATA/lfw)");
+    cmd->add_option("--parts", *parts, "recognizer ids to fuse")
+        ->delimiter(',')
+        ->capture_default_str();
+    cmd->add_option("--out", *out, "calibration file to write")->capture_default_str();
+    cmd->callback([=, &globals, &exit_code] {
+      if (parts->size() < 2)
+        throw core::Error(core::ErrorKind::kInvalidInput,
+                          "--parts: fusion needs two or more recognizers");
+      eval::LfwOptions o;
+      o.data = data_root(*data, "lfw");
+      o.threads = globals.threads;
+      cv::setNumThreads(1);
+      auto eo = globals.engine_options();
+      eo.recognizer = parts->front();  // the engine's own recognizer is not used here
+      const vision::FaceEngine engine(eo);
+      const auto params = eval::calibrate_fusion_lfw(engine, *parts, o);
+      params.save(*out);
+      nlohmann::json j{{"calibrate", "fusion"},
+                       {"out", *out},
+                       {"parts", params.parts},
+                       {"threshold", params.threshold},
+                       {"calibration", params.calibration}};
+      for (std::size_t i = 0; i < params.parts.size(); ++i) {
+        j["norm"][params.parts[i]] = {{"mean", params.norms[i].mean},
+                                      {"stddev", params.norms[i].stddev}};
+      }
+      std::cout << j.dump() << std::endl;
       exit_code = 0;
     });
   }

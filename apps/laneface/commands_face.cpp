@@ -2,7 +2,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -20,8 +19,10 @@ nlohmann::json point_list(std::span<const cv::Point2f> pts) {
 }
 
 nlohmann::json face_json(const core::Face& f) {
-  nlohmann::json j{{"box", {std::round(f.box.x1), std::round(f.box.y1), std::round(f.box.x2), std::round(f.box.y2)}},
-                   {"score", std::round(f.score * 1000) / 1000}};
+  nlohmann::json j{
+      {"box",
+       {std::round(f.box.x1), std::round(f.box.y1), std::round(f.box.x2), std::round(f.box.y2)}},
+      {"score", std::round(f.score * 1000) / 1000}};
   if (f.landmarks5) j["landmarks5"] = point_list(*f.landmarks5);
   if (f.landmarks68) j["landmarks68"] = point_list(*f.landmarks68);
   return j;
@@ -42,32 +43,45 @@ void draw_faces(cv::Mat& img, const std::vector<core::Face>& faces) {
   }
 }
 
-vision::EngineOptions engine_options(const Globals& g) {
-  vision::EngineOptions o;
-  o.manifest = g.manifest;
-  o.embed.mirror = !g.no_mirror;
-  return o;
-}
-
 }  // namespace
 
 void register_face_commands(CLI::App& app, Globals& globals, int& exit_code) {
   {
-    auto* cmd = app.add_subcommand("detect", "find every face in an image: box, score, 5 and 68 landmarks");
+    auto* cmd =
+        app.add_subcommand("detect", "find every face in an image: box, score, 5 and 68 landmarks");
     auto image = std::make_shared<std::string>();
     auto draw = std::make_shared<std::string>();
     auto min_face = std::make_shared<int>(40);
+    auto crops = std::make_shared<std::string>();
     cmd->add_option("IMAGE", *image, "image file (JPEG, PNG, BMP, PNM)")->required();
     cmd->add_option("--draw", *draw, "write the image with boxes and landmarks to this file");
-    cmd->add_option("--min-face", *min_face, "smallest face width to look for, pixels")->check(CLI::Range(8, 4096));
+    cmd->add_option("--crops", *crops, "write each face, with a margin, to DIR/face_<i>.png");
+    cmd->add_option("--min-face", *min_face, "smallest face width to look for, pixels")
+        ->check(CLI::Range(8, 4096));
     cmd->callback([=, &globals, &exit_code] {
       cv::Mat img = core::read_image(*image);
-      const vision::FaceEngine engine(engine_options(globals));
+      const vision::FaceEngine engine(globals.engine_options());
       vision::DetectOptions det;
       det.min_face = *min_face;
       const auto faces = engine.analyze(img, det);
-      nlohmann::json out{{"image", *image}, {"width", img.cols}, {"height", img.rows}, {"faces", nlohmann::json::array()}};
+      nlohmann::json out{{"image", *image},
+                         {"width", img.cols},
+                         {"height", img.rows},
+                         {"faces", nlohmann::json::array()}};
       for (const auto& f : faces) out["faces"].push_back(face_json(f));
+      if (const auto k = vision::face_of_interest(faces, img.size())) out["face_of_interest"] = *k;
+      if (!crops->empty()) {
+        std::filesystem::create_directories(*crops);
+        for (std::size_t i = 0; i < faces.size(); ++i) {
+          const auto& b = faces[i].box;
+          const cv::Rect r =
+              cv::Rect(cv::Point(int(b.x1 - b.width() / 2), int(b.y1 - b.height() / 2)),
+                       cv::Size(int(b.width() * 2), int(b.height() * 2))) &
+              cv::Rect({0, 0}, img.size());
+          core::write_image(std::filesystem::path(*crops) / ("face_" + std::to_string(i) + ".png"),
+                            img(r));
+        }
+      }
       if (!draw->empty()) {
         draw_faces(img, faces);
         core::write_image(*draw, img);
@@ -77,19 +91,22 @@ void register_face_commands(CLI::App& app, Globals& globals, int& exit_code) {
     });
   }
   {
-    auto* cmd = app.add_subcommand("compare", "compare the main face of two images: score and same/different");
+    auto* cmd = app.add_subcommand("compare",
+                                   "compare the main face of two images: score and same/different");
     auto a = std::make_shared<std::string>();
     auto b = std::make_shared<std::string>();
     auto threshold = std::make_shared<double>(-2);
     cmd->add_option("A", *a, "first image")->required();
     cmd->add_option("B", *b, "second image")->required();
-    cmd->add_option("--threshold", *threshold, "decision threshold (default: the manifest's compare_threshold)");
+    cmd->add_option("--threshold", *threshold,
+                    "decision threshold (default: the manifest's compare_threshold)");
     cmd->callback([=, &globals, &exit_code] {
       const cv::Mat ia = core::read_image(*a);
       const cv::Mat ib = core::read_image(*b);
-      const vision::FaceEngine engine(engine_options(globals));
+      const vision::FaceEngine engine(globals.engine_options());
       const double t = *threshold > -2 ? *threshold : engine.recognizer().threshold();
-      nlohmann::json out{{"a", *a}, {"b", *b}, {"model", engine.recognizer().model_id()}, {"threshold", t}};
+      nlohmann::json out{
+          {"a", *a}, {"b", *b}, {"model", engine.recognizer().model_id()}, {"threshold", t}};
       std::optional<core::Template> ta, tb;
       for (auto [img, tmpl, key] : {std::tuple{&ia, &ta, "a"}, std::tuple{&ib, &tb, "b"}}) {
         const auto faces = engine.analyze(*img, {.min_face = 20});

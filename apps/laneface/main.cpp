@@ -2,7 +2,6 @@
 // on stderr and exit non-zero; results go to stdout (eval and bench end with one JSON line).
 #include <cstdio>
 #include <exception>
-
 #include <opencv2/core/utils/logger.hpp>
 
 #include "commands.hpp"
@@ -18,14 +17,27 @@ int main(int argc, char** argv) {
   globals.manifest = laneface::vision::default_manifest_path();
   app.add_option_function<std::string>(
          "--models",
-         [&](const std::string& dir) { globals.manifest = std::filesystem::path(dir) / "manifest.toml"; },
-         "folder holding manifest.toml and the model files (default: $LANEFACE_MODELS, else models/)")
+         [&](const std::string& dir) {
+           globals.manifest = std::filesystem::path(dir) / "manifest.toml";
+         },
+         "folder holding manifest.toml and the model files (default: $LANEFACE_MODELS, else "
+         "models/)")
       ->check(CLI::ExistingDirectory);
-  app.add_option("--threads", globals.threads, "worker threads for batch work")->check(CLI::Range(1, 64));
+  app.add_option("--threads", globals.threads, "worker threads for batch work")
+      ->check(CLI::Range(1, 64));
   app.add_flag("--no-mirror", globals.no_mirror, "do not average templates with the mirrored face");
+  app.add_option("--recognizer", globals.recognizer,
+                 "recognizer: a manifest id (fr_feature, dlib_resnet) or fused")
+      ->capture_default_str();
+  app.add_option("--fusion", globals.fusion, "fusion calibration file for --recognizer fused")
+      ->capture_default_str();
   int exit_code = 0;
   laneface::app::register_face_commands(app, globals, exit_code);
   laneface::app::register_eval_commands(app, globals, exit_code);
+  laneface::app::register_quality_commands(app, globals, exit_code);
+  laneface::app::register_store_commands(app, globals, exit_code);
+  laneface::app::register_match_commands(app, globals, exit_code);
+  laneface::app::register_ledger_commands(app, globals, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,12 +4,18 @@ namespace laneface::core {
 
 std::string_view to_string(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kInvalidInput: return "invalid input";
-    case ErrorKind::kNotFound: return "not found";
-    case ErrorKind::kModelIntegrity: return "model integrity";
-    case ErrorKind::kConfig: return "configuration";
-    case ErrorKind::kIo: return "i/o";
-    case ErrorKind::kInternal: return "internal";
+    case ErrorKind::kInvalidInput:
+      return "invalid input";
+    case ErrorKind::kNotFound:
+      return "not found";
+    case ErrorKind::kModelIntegrity:
+      return "model integrity";
+    case ErrorKind::kConfig:
+      return "configuration";
+    case ErrorKind::kIo:
+      return "i/o";
+    case ErrorKind::kInternal:
+      return "internal";
   }
   return "unknown";
 }

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -39,8 +38,8 @@ ImageHeader probe_jpeg(std::span<const std::uint8_t> b, const std::string& name)
   ImageHeader h{"jpeg", 0, 0};
   std::size_t i = 2;
   while (true) {
-    while (i < b.size() && b[i] != 0xFF) ++i;           // tolerate junk between segments
-    while (i < b.size() && b[i] == 0xFF) ++i;           // fill bytes
+    while (i < b.size() && b[i] != 0xFF) ++i;  // tolerate junk between segments
+    while (i < b.size() && b[i] == 0xFF) ++i;  // fill bytes
     if (i >= b.size()) invalid(name, "truncated JPEG: no image data after the headers");
     const std::uint8_t marker = b[i++];
     if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
@@ -71,7 +70,8 @@ ImageHeader probe_jpeg(std::span<const std::uint8_t> b, const std::string& name)
 }
 
 ImageHeader probe_png(std::span<const std::uint8_t> b, const std::string& name) {
-  if (b.size() < 33 || std::memcmp(&b[12], "IHDR", 4) != 0) invalid(name, "PNG without a header chunk");
+  if (b.size() < 33 || std::memcmp(&b[12], "IHDR", 4) != 0)
+    invalid(name, "PNG without a header chunk");
   ImageHeader h{"png", static_cast<int>(std::min<std::uint32_t>(be32(&b[16]), 1u << 30)),
                 static_cast<int>(std::min<std::uint32_t>(be32(&b[20]), 1u << 30))};
   static constexpr char kEnd[] = "IEND";
@@ -189,7 +189,9 @@ void write_image(const std::filesystem::path& path, const cv::Mat& image) {
   } catch (const cv::Exception& e) {
     throw Error(ErrorKind::kIo, path.string() + ": cannot write image: " + e.err);
   }
-  if (!ok) throw Error(ErrorKind::kIo, path.string() + ": cannot write image (unknown extension or unwritable folder)");
+  if (!ok)
+    throw Error(ErrorKind::kIo,
+                path.string() + ": cannot write image (unknown extension or unwritable folder)");
 }
 
 }  // namespace laneface::core

@@ -3,16 +3,15 @@
 // lying header or a decompression bomb is an error that names the file, never a crash.
 #include <cstdint>
 #include <filesystem>
+#include <opencv2/core/mat.hpp>
 #include <span>
 #include <string>
-
-#include <opencv2/core/mat.hpp>
 
 namespace laneface::core {
 
 struct ImageLimits {
   std::uintmax_t max_file_bytes = 64ull << 20;  // 64 MiB
-  std::uint64_t max_pixels = 50'000'000;         // 50 MP: above 8K UHD
+  std::uint64_t max_pixels = 50'000'000;        // 50 MP: above 8K UHD
   int max_side = 20'000;
 };
 

@@ -2,11 +2,10 @@
 // Value types shared by every module. Plain data, no behaviour beyond geometry.
 #include <algorithm>
 #include <array>
+#include <opencv2/core/types.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <opencv2/core/types.hpp>
 
 namespace laneface::core {
 

@@ -10,6 +10,7 @@
 #include "core/image_io.hpp"
 #include "core/parallel.hpp"
 #include "eval/verification.hpp"
+#include "vision/fused_recognizer.hpp"
 
 namespace laneface::eval {
 namespace {
@@ -31,7 +32,8 @@ int parse_int(const std::string& s, const std::string& where) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != s.size() || v <= 0) throw Error(ErrorKind::kInvalidInput, where + ": '" + s + "' is not a positive number");
+  if (used != s.size() || v <= 0)
+    throw Error(ErrorKind::kInvalidInput, where + ": '" + s + "' is not a positive number");
   return v;
 }
 
@@ -44,7 +46,8 @@ LfwPairs read_lfw_pairs(const std::filesystem::path& path) {
   std::string line;
   int line_no = 0;
   auto where = [&] { return path.string() + ":" + std::to_string(line_no); };
-  if (!std::getline(in, line)) throw Error(ErrorKind::kInvalidInput, path.string() + ": empty pairs file");
+  if (!std::getline(in, line))
+    throw Error(ErrorKind::kInvalidInput, path.string() + ": empty pairs file");
   ++line_no;
   {
     std::istringstream head(line);
@@ -57,7 +60,8 @@ LfwPairs read_lfw_pairs(const std::filesystem::path& path) {
     for (int k = 0; k < 2 * out.per_fold; ++k) {
       if (!std::getline(in, line)) {
         throw Error(ErrorKind::kInvalidInput, path.string() + ": ends early, expected " +
-                                                  std::to_string(out.folds * out.per_fold * 2) + " pairs");
+                                                  std::to_string(out.folds * out.per_fold * 2) +
+                                                  " pairs");
       }
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -72,29 +76,48 @@ LfwPairs read_lfw_pairs(const std::filesystem::path& path) {
         out.pairs.push_back({fold, false, image_path(f[0], parse_int(f[1], where())),
                              image_path(f[2], parse_int(f[3], where()))});
       } else {
-        throw Error(ErrorKind::kInvalidInput, where() + ": expected " + (same ? "'name n1 n2'" : "'name1 n1 name2 n2'"));
+        throw Error(ErrorKind::kInvalidInput,
+                    where() + ": expected " + (same ? "'name n1 n2'" : "'name1 n1 name2 n2'"));
       }
     }
   }
   return out;
 }
 
-nlohmann::json run_lfw(const vision::FaceEngine& engine, const LfwOptions& options) {
-  const auto pairs = read_lfw_pairs(options.data / "pairs.txt");
-  std::map<std::string, std::size_t> index;
+namespace {
+
+struct LfwTemplates {
+  LfwPairs pairs;
+  std::map<std::string, std::size_t> index;  // image path -> position in results
+  struct Result {
+    core::Template t;
+    int how = 0;  // 0 detected, 1 low-threshold fallback, 2 centre-box fallback
+  };
+  std::vector<Result> results;
+  double seconds = 0;
+
+  const core::Template& a(const LfwPair& p) const { return results[index.at(p.a)].t; }
+  const core::Template& b(const LfwPair& p) const { return results[index.at(p.b)].t; }
+};
+
+// Finds, aligns and templates every image the pairs use, with `recognizer`.
+LfwTemplates embed_lfw(const vision::FaceEngine& engine, const vision::Recognizer& recognizer,
+                       const LfwOptions& options) {
+  LfwTemplates out{read_lfw_pairs(options.data / "pairs.txt"), {}, {}, 0};
+  const auto& pairs = out.pairs;
+  auto& index = out.index;
   std::vector<std::string> images;
   for (const auto& p : pairs.pairs) {
     for (const auto* name : {&p.a, &p.b}) {
       if (index.emplace(*name, images.size()).second) images.push_back(*name);
     }
   }
-  struct Result {
-    core::Template t;
-    int how = 0;  // 0 detected, 1 low-threshold fallback, 2 centre-box fallback
-  };
-  std::vector<Result> results(images.size());
+  auto& results = out.results;
+  results.resize(images.size());
   const auto start = std::chrono::steady_clock::now();
-  if (!options.quiet) std::fprintf(stderr, "lfw: %zu pairs, %zu images, %d threads\n", pairs.pairs.size(), images.size(), options.threads);
+  if (!options.quiet)
+    std::fprintf(stderr, "lfw: %zu pairs, %zu images, %d threads\n", pairs.pairs.size(),
+                 images.size(), options.threads);
   core::parallel_for(
       images.size(), options.threads,
       [&](std::size_t i) {
@@ -116,51 +139,148 @@ nlohmann::json run_lfw(const vision::FaceEngine& engine, const LfwOptions& optio
           face.box = {c[0] * img.cols, c[1] * img.rows, c[2] * img.cols, c[3] * img.rows};
           how = 2;
         }
-        engine.add_landmarks(img, face);
-        results[i] = {engine.embed(img, face), how};
+        if (options.landmark_jitter > 0) {
+          face.landmarks68 =
+              engine.landmarker().predict_averaged(img, face.box, options.landmark_jitter);
+          face.landmarks5 = vision::reduce_to_5(*face.landmarks68);
+        } else {
+          engine.add_landmarks(img, face);
+        }
+        results[i] = {recognizer.embed(img, face), how};
       },
       [&](std::size_t done) {
         if (!options.quiet) {
-          const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          const double s =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
           std::fprintf(stderr, "lfw: %zu/%zu images (%.1f/s)\n", done, images.size(), done / s);
         }
       });
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
 
-  std::vector<Pair> scored;
+// Accuracy (from per-fold results) and TAR at FAR 1e-2 / 1e-3 over all pairs' scores.
+nlohmann::json verification_report(const KFoldResult& kf, const std::vector<Pair>& scored) {
   std::vector<double> genuine, impostor;
-  for (const auto& p : pairs.pairs) {
-    const double s = engine.recognizer().compare(results[index[p.a]].t, results[index[p.b]].t);
-    scored.push_back({p.fold, p.same, s});
-    (p.same ? genuine : impostor).push_back(s);
-  }
-  const KFoldResult kf = kfold_accuracy(scored, pairs.folds);
-  int low = 0, centre = 0;
-  for (const auto& r : results) {
-    low += r.how == 1;
-    centre += r.how == 2;
-  }
+  for (const auto& s : scored) (s.same ? genuine : impostor).push_back(s.score);
   nlohmann::json tar;
   for (const double far : {1e-2, 1e-3}) {
     const double t = threshold_at_far(impostor, far);
-    tar[far == 1e-2 ? "far_1e-2" : "far_1e-3"] = {{"tar", accept_rate(genuine, t)}, {"threshold", t}};
+    tar[far == 1e-2 ? "far_1e-2" : "far_1e-3"] = {{"tar", accept_rate(genuine, t)},
+                                                  {"threshold", t}};
   }
-  return {
+  return {{"accuracy", kf.mean},
+          {"accuracy_std", kf.stddev},
+          {"fold_accuracy", kf.fold_accuracy},
+          {"tar_at_far", tar}};
+}
+
+// Fusion on LFW: each test fold's score normalisation is fitted on the other nine folds'
+// impostor pairs; pooled scores for TAR use each pair's own fold's normalisation.
+nlohmann::json fused_report(const LfwPairs& pairs, const std::vector<std::vector<double>>& parts) {
+  std::vector<Pair> scored(pairs.pairs.size());
+  std::vector<double> acc, thr;
+  for (int k = 0; k < pairs.folds; ++k) {
+    std::vector<vision::ScoreNorm> norms;
+    for (std::size_t j = 0; j < parts.front().size(); ++j) {
+      std::vector<double> train;
+      for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (pairs.pairs[i].fold != k && !pairs.pairs[i].same) train.push_back(parts[i][j]);
+      }
+      norms.push_back(vision::fit_norm(train));
+    }
+    std::vector<Pair> fold_scored;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      const auto& p = pairs.pairs[i];
+      fold_scored.push_back({p.fold, p.same, vision::fuse_scores(parts[i], norms)});
+      if (p.fold == k) scored[i] = fold_scored.back();
+    }
+    double t = 0;
+    acc.push_back(fold_accuracy(fold_scored, k, &t));
+    thr.push_back(t);
+  }
+  return verification_report(summarize_folds(std::move(acc), std::move(thr)), scored);
+}
+
+}  // namespace
+
+nlohmann::json run_lfw(const vision::FaceEngine& engine, const LfwOptions& options) {
+  const LfwTemplates lt = embed_lfw(engine, engine.recognizer(), options);
+  const auto& pairs = lt.pairs;
+  nlohmann::json report;
+  const auto* fused = dynamic_cast<const vision::FusedRecognizer*>(&engine.recognizer());
+  if (!fused) {
+    std::vector<Pair> scored;
+    for (const auto& p : pairs.pairs)
+      scored.push_back({p.fold, p.same, engine.recognizer().compare(lt.a(p), lt.b(p))});
+    report = verification_report(kfold_accuracy(scored, pairs.folds), scored);
+  } else {
+    std::vector<std::vector<double>> parts;
+    for (const auto& p : pairs.pairs) parts.push_back(fused->part_scores(lt.a(p), lt.b(p)));
+    report = fused_report(pairs, parts);
+    // Each model alone, from the same templates: the single-model figures beside the fusion.
+    for (std::size_t j = 0; j < fused->parts().size(); ++j) {
+      std::vector<Pair> scored;
+      for (std::size_t i = 0; i < parts.size(); ++i)
+        scored.push_back({pairs.pairs[i].fold, pairs.pairs[i].same, parts[i][j]});
+      report["parts"][fused->parts()[j]->model_id()] =
+          verification_report(kfold_accuracy(scored, pairs.folds), scored);
+    }
+  }
+  int low = 0, centre = 0;
+  for (const auto& r : lt.results) {
+    low += r.how == 1;
+    centre += r.how == 2;
+  }
+  report.update({
       {"eval", "lfw"},
       {"data", options.data.filename().string()},
       {"model", engine.recognizer().model_id()},
       {"pairs", pairs.pairs.size()},
-      {"images", images.size()},
-      {"accuracy", kf.mean},
-      {"accuracy_std", kf.stddev},
-      {"fold_accuracy", kf.fold_accuracy},
-      {"tar_at_far", tar},
+      {"images", lt.results.size()},
       {"failures_to_detect", low + centre},
       {"fallback_low_threshold", low},
       {"fallback_centre_box", centre},
-      {"images_per_second", images.size() / seconds},
+      {"images_per_second", lt.results.size() / lt.seconds},
       {"threads", options.threads},
-  };
+      {"mirror", engine.options().embed.mirror},
+      {"landmark_jitter", options.landmark_jitter},
+  });
+  return report;
+}
+
+}  // namespace laneface::eval
+
+namespace laneface::eval {
+
+vision::FusionParams calibrate_fusion_lfw(const vision::FaceEngine& engine,
+                                          const std::vector<std::string>& part_ids,
+                                          const LfwOptions& options) {
+  // A fused recognizer with neutral norms gives the parts' templates in one pass per image.
+  vision::FusionParams neutral{part_ids, std::vector<vision::ScoreNorm>(part_ids.size()), 0, ""};
+  std::vector<std::unique_ptr<vision::Recognizer>> parts;
+  for (const auto& id : part_ids)
+    parts.push_back(vision::create_recognizer(engine.manifest(), id, engine.options()));
+  const vision::FusedRecognizer fused(std::move(parts), neutral);
+  const LfwTemplates lt = embed_lfw(engine, fused, options);
+  std::vector<std::vector<double>> impostor(part_ids.size());
+  std::vector<std::vector<double>> impostor_parts;
+  for (const auto& p : lt.pairs.pairs) {
+    if (p.same) continue;
+    impostor_parts.push_back(fused.part_scores(lt.a(p), lt.b(p)));
+    for (std::size_t j = 0; j < part_ids.size(); ++j)
+      impostor[j].push_back(impostor_parts.back()[j]);
+  }
+  vision::FusionParams params{part_ids, {}, 0, ""};
+  for (const auto& s : impostor) params.norms.push_back(vision::fit_norm(s));
+  std::vector<double> fused_impostor;
+  for (const auto& s : impostor_parts)
+    fused_impostor.push_back(vision::fuse_scores(s, params.norms));
+  params.threshold = threshold_at_far(fused_impostor, 1e-3);
+  params.calibration = "LFW view 2 at " + options.data.filename().string() + ": z-norm over the " +
+                       std::to_string(fused_impostor.size()) +
+                       " impostor pairs of all folds; threshold at FAR 1e-3";
+  return params;
 }
 
 }  // namespace laneface::eval

@@ -9,27 +9,21 @@
 
 namespace laneface::eval {
 
-double threshold_at_far(std::vector<double> impostor, double far) {
-  if (impostor.empty() || far < 0 || far >= 1) throw std::invalid_argument("threshold_at_far");
-  std::sort(impostor.begin(), impostor.end(), std::greater<>());
-  const auto allowed = static_cast<std::size_t>(std::floor(far * impostor.size() + 1e-9));
-  // Accept score > t: with t = the (allowed+1)-th highest impostor score, at most `allowed`
-  // impostors lie strictly above it.
-  return impostor[std::min(allowed, impostor.size() - 1)];
-}
-
 double accept_rate(const std::vector<double>& scores, double threshold) {
   if (scores.empty()) return 0;
-  const auto n = std::count_if(scores.begin(), scores.end(), [&](double s) { return s > threshold; });
+  const auto n =
+      std::count_if(scores.begin(), scores.end(), [&](double s) { return s > threshold; });
   return double(n) / scores.size();
 }
 
 double accuracy(const std::vector<double>& genuine, const std::vector<double>& impostor, double t) {
-  const double ok = accept_rate(genuine, t) * genuine.size() + (1 - accept_rate(impostor, t)) * impostor.size();
+  const double ok =
+      accept_rate(genuine, t) * genuine.size() + (1 - accept_rate(impostor, t)) * impostor.size();
   return ok / double(genuine.size() + impostor.size());
 }
 
-double best_accuracy_threshold(const std::vector<double>& genuine, const std::vector<double>& impostor) {
+double best_accuracy_threshold(const std::vector<double>& genuine,
+                               const std::vector<double>& impostor) {
   std::vector<std::pair<double, int>> all;  // score, +1 genuine / -1 impostor
   for (double s : genuine) all.emplace_back(s, 1);
   for (double s : impostor) all.emplace_back(s, -1);
@@ -50,24 +44,36 @@ double best_accuracy_threshold(const std::vector<double>& genuine, const std::ve
   return best_t;
 }
 
-KFoldResult kfold_accuracy(const std::vector<Pair>& pairs, int folds) {
-  KFoldResult r;
-  for (int k = 0; k < folds; ++k) {
-    std::vector<double> tg, ti, eg, ei;
-    for (const auto& p : pairs) {
-      auto& g = p.fold == k ? eg : tg;
-      auto& i = p.fold == k ? ei : ti;
-      (p.same ? g : i).push_back(p.score);
-    }
-    const double t = best_accuracy_threshold(tg, ti);
-    r.fold_threshold.push_back(t);
-    r.fold_accuracy.push_back(accuracy(eg, ei, t));
+double fold_accuracy(const std::vector<Pair>& pairs, int fold, double* threshold) {
+  std::vector<double> tg, ti, eg, ei;
+  for (const auto& p : pairs) {
+    auto& g = p.fold == fold ? eg : tg;
+    auto& i = p.fold == fold ? ei : ti;
+    (p.same ? g : i).push_back(p.score);
   }
-  r.mean = std::accumulate(r.fold_accuracy.begin(), r.fold_accuracy.end(), 0.0) / folds;
+  const double t = best_accuracy_threshold(tg, ti);
+  if (threshold) *threshold = t;
+  return accuracy(eg, ei, t);
+}
+
+KFoldResult summarize_folds(std::vector<double> acc, std::vector<double> thresholds) {
+  KFoldResult r{std::move(acc), std::move(thresholds), 0, 0};
+  const double n = static_cast<double>(r.fold_accuracy.size());
+  r.mean = std::accumulate(r.fold_accuracy.begin(), r.fold_accuracy.end(), 0.0) / n;
   double var = 0;
   for (double a : r.fold_accuracy) var += (a - r.mean) * (a - r.mean);
-  r.stddev = std::sqrt(var / folds);
+  r.stddev = std::sqrt(var / n);
   return r;
+}
+
+KFoldResult kfold_accuracy(const std::vector<Pair>& pairs, int folds) {
+  std::vector<double> acc, thr;
+  for (int k = 0; k < folds; ++k) {
+    double t = 0;
+    acc.push_back(fold_accuracy(pairs, k, &t));
+    thr.push_back(t);
+  }
+  return summarize_folds(std::move(acc), std::move(thr));
 }
 
 }  // namespace laneface::eval

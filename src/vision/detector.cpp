@@ -20,7 +20,8 @@ Detector::Detector(std::shared_ptr<NetPool> pool) : pool_(std::move(pool)) {
 
 std::vector<DetectorView> Detector::plan(cv::Size image, int min_face) const {
   std::vector<DetectorView> views;
-  const double s0 = std::max(double(image.width) / input_.width, double(image.height) / input_.height);
+  const double s0 =
+      std::max(double(image.width) / input_.width, double(image.height) / input_.height);
   views.push_back({cv::Rect({0, 0}, image), s0});
   // Finest scale at which the smallest wanted face still spans min_input_face_ input pixels;
   // never upsample more than 4/3.
@@ -44,8 +45,9 @@ std::vector<DetectorView> Detector::plan(cv::Size image, int min_face) const {
     };
     for (const int y : starts(image.height, th)) {
       for (const int x : starts(image.width, tw)) {
-        views.push_back({cv::Rect(x, y, std::min(tw, image.width - x), std::min(th, image.height - y)), s,
-                         static_cast<float>(overlap)});
+        views.push_back(
+            {cv::Rect(x, y, std::min(tw, image.width - x), std::min(th, image.height - y)), s,
+             static_cast<float>(overlap)});
       }
     }
     coarser = s;
@@ -74,8 +76,8 @@ std::vector<core::Face> Detector::detect_view(const cv::Mat& bgr, const Detector
   const auto* b = boxes.ptr<float>();
   const auto* s = scores.ptr<float>();
   // The part of the input that holds image content (the rest is letterbox padding).
-  const cv::Point2f content = in.transform.to_model({float(view.roi.x + view.roi.width),
-                                                     float(view.roi.y + view.roi.height)});
+  const cv::Point2f content = in.transform.to_model(
+      {float(view.roi.x + view.roi.width), float(view.roi.y + view.roi.height)});
   const float edge_tol = 2.0f;  // input px
   const bool inner_left = view.roi.x > 0, inner_top = view.roi.y > 0;
   const bool inner_right = view.roi.x + view.roi.width < bgr.cols;
@@ -90,7 +92,8 @@ std::vector<core::Face> Detector::detect_view(const cv::Mat& bgr, const Detector
     // A box cut by an inner tile edge is a partial face; a neighbouring tile or a coarser
     // level sees it whole.
     if ((inner_left && x1 <= edge_tol) || (inner_top && y1 <= edge_tol) ||
-        (inner_right && x2 >= content.x - edge_tol) || (inner_bottom && y2 >= content.y - edge_tol)) {
+        (inner_right && x2 >= content.x - edge_tol) ||
+        (inner_bottom && y2 >= content.y - edge_tol)) {
       continue;
     }
     const cv::Point2f p1 = in.transform.to_source({x1, y1});
@@ -108,7 +111,8 @@ std::vector<core::Face> Detector::detect_view(const cv::Mat& bgr, const Detector
 
 std::vector<core::Face> Detector::detect(const cv::Mat& bgr, const DetectOptions& options) const {
   if (bgr.empty() || bgr.type() != CV_8UC3) {
-    throw core::Error(core::ErrorKind::kInvalidInput, "detect: expects a non-empty 8-bit BGR image");
+    throw core::Error(core::ErrorKind::kInvalidInput,
+                      "detect: expects a non-empty 8-bit BGR image");
   }
   const float threshold = options.score_threshold >= 0 ? options.score_threshold : score_threshold_;
   std::vector<core::Face> all;
@@ -116,7 +120,8 @@ std::vector<core::Face> Detector::detect(const cv::Mat& bgr, const DetectOptions
     auto faces = detect_view(bgr, view, threshold);
     if (view.max_face > 0) {
       // Tiles see small faces without context; confirm each in a view centred on it.
-      std::erase_if(faces, [&](const core::Face& f) { return verify(bgr, f.box) < verify_threshold_; });
+      std::erase_if(faces,
+                    [&](const core::Face& f) { return verify(bgr, f.box) < verify_threshold_; });
     }
     all.insert(all.end(), faces.begin(), faces.end());
   }
@@ -128,10 +133,12 @@ float Detector::verify(const cv::Mat& bgr, const core::Box& box) const {
   const float side = std::max(box.width(), box.height()) * 3.0f;
   const cv::Point2f c = box.center();
   const float w = side * input_.width / input_.height;
-  const cv::Rect roi = cv::Rect(cv::Point(int(c.x - w / 2), int(c.y - side / 2)),
-                                cv::Size(int(w), int(side))) & cv::Rect({0, 0}, bgr.size());
+  const cv::Rect roi =
+      cv::Rect(cv::Point(int(c.x - w / 2), int(c.y - side / 2)), cv::Size(int(w), int(side))) &
+      cv::Rect({0, 0}, bgr.size());
   if (roi.empty()) return 0;
-  const double scale = std::max(double(roi.width) / input_.width, double(roi.height) / input_.height);
+  const double scale =
+      std::max(double(roi.width) / input_.width, double(roi.height) / input_.height);
   float best = 0;
   for (const auto& f : detect_view(bgr, {roi, scale, 0}, 0.3f)) {
     if (core::iou(f.box, box) > 0.4f) best = std::max(best, f.score);

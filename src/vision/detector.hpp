@@ -4,9 +4,8 @@
 // at finer scales until the smallest wanted face is large enough for the model; boxes from
 // all views are merged by NMS. Thread-safe (nets come from a pool).
 #include <memory>
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 #include "core/types.hpp"
 #include "vision/net_pool.hpp"
@@ -48,9 +47,9 @@ class Detector {
   cv::Size input_;
   float score_threshold_;
   float nms_iou_;
-  double min_input_face_;  // smallest face (input px) the model finds reliably
-  double level_step_;      // scale ratio between pyramid levels
-  float verify_threshold_; // a candidate from a tile must be re-detected with this score
+  double min_input_face_;   // smallest face (input px) the model finds reliably
+  double level_step_;       // scale ratio between pyramid levels
+  float verify_threshold_;  // a candidate from a tile must be re-detected with this score
 };
 
 // Greedy NMS: a box is dropped when it overlaps a higher-scored one by IoU > iou, or when

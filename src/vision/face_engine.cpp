@@ -2,16 +2,50 @@
 
 #include <cmath>
 
+#include "core/error.hpp"
+#include "vision/dlib_recognizer.hpp"
+#include "vision/fused_recognizer.hpp"
+
 namespace laneface::vision {
 
+std::unique_ptr<Recognizer> create_recognizer(const Manifest& manifest, const std::string& id,
+                                              const EngineOptions& options) {
+  if (id == "fused") {
+    FusionParams params = FusionParams::load(options.fusion);
+    std::vector<std::unique_ptr<Recognizer>> parts;
+    for (const auto& part : params.parts) {
+      if (part == "fused")
+        throw core::Error(core::ErrorKind::kConfig,
+                          options.fusion.string() + ": fusion of 'fused'");
+      parts.push_back(create_recognizer(manifest, part, options));
+    }
+    return std::make_unique<FusedRecognizer>(std::move(parts), std::move(params));
+  }
+  const ModelSpec& spec = manifest.model(id);
+  if (spec.role != "recognizer") {
+    throw core::Error(core::ErrorKind::kConfig,
+                      "model '" + id + "' is a " + spec.role + ", not a recognizer");
+  }
+  if (spec.architecture.empty()) {
+    return std::make_unique<ArcFaceRecognizer>(std::make_shared<NetPool>(manifest, spec),
+                                               options.embed);
+  }
+  if (spec.architecture == "dlib_resnet29") return std::make_unique<DlibRecognizer>(manifest, spec);
+  throw core::Error(core::ErrorKind::kConfig,
+                    "model '" + id + "': unknown architecture '" + spec.architecture + "'");
+}
+
+std::filesystem::path default_fusion_path() {
+  return std::filesystem::path(LANEFACE_SOURCE_ROOT) / "config" / "fusion.toml";
+}
+
 FaceEngine::FaceEngine(const EngineOptions& options)
-    : manifest_(Manifest::load(options.manifest)) {
+    : options_(options), manifest_(Manifest::load(options.manifest)) {
   detector_ = std::make_unique<Detector>(
       std::make_shared<NetPool>(manifest_, manifest_.model_for_role("detector")));
   landmarker_ = std::make_unique<Landmarker>(
       std::make_shared<NetPool>(manifest_, manifest_.model_for_role("landmarker")));
-  recognizer_ = std::make_unique<ArcFaceRecognizer>(
-      std::make_shared<NetPool>(manifest_, manifest_.model_for_role("recognizer")), options.embed);
+  recognizer_ = create_recognizer(manifest_, options.recognizer, options);
 }
 
 void FaceEngine::add_landmarks(const cv::Mat& bgr, core::Face& face) const {
@@ -19,7 +53,8 @@ void FaceEngine::add_landmarks(const cv::Mat& bgr, core::Face& face) const {
   face.landmarks5 = reduce_to_5(*face.landmarks68);
 }
 
-std::vector<core::Face> FaceEngine::analyze(const cv::Mat& bgr, const DetectOptions& options) const {
+std::vector<core::Face> FaceEngine::analyze(const cv::Mat& bgr,
+                                            const DetectOptions& options) const {
   auto faces = detector_->detect(bgr, options);
   for (auto& f : faces) add_landmarks(bgr, f);
   return faces;

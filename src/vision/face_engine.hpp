@@ -4,10 +4,10 @@
 // method may be called from several threads at once.
 #include <filesystem>
 #include <memory>
-#include <optional>
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "core/types.hpp"
 #include "vision/detector.hpp"
@@ -17,10 +17,22 @@
 
 namespace laneface::vision {
 
+// config/fusion.toml in the source tree (written by `laneface calibrate fusion`).
+std::filesystem::path default_fusion_path();
+
 struct EngineOptions {
   std::filesystem::path manifest = default_manifest_path();
   EmbedOptions embed;
+  // Manifest id of the recognizer (role "recognizer"), or "fused" for score fusion of the
+  // recognizers that the fusion calibration file names.
+  std::string recognizer = "fr_feature";
+  std::filesystem::path fusion = default_fusion_path();
 };
+
+// The recognizer `id` of the manifest ("fused": the fusion calibration file's parts).
+// Throws core::Error naming the id when it is unknown or not a recognizer.
+std::unique_ptr<Recognizer> create_recognizer(const Manifest& manifest, const std::string& id,
+                                              const EngineOptions& options);
 
 class FaceEngine {
  public:
@@ -33,12 +45,14 @@ class FaceEngine {
   void add_landmarks(const cv::Mat& bgr, core::Face& face) const;
   core::Template embed(const cv::Mat& bgr, const core::Face& face) const;
 
+  const EngineOptions& options() const { return options_; }
   const Manifest& manifest() const { return manifest_; }
   const Detector& detector() const { return *detector_; }
   const Landmarker& landmarker() const { return *landmarker_; }
   const Recognizer& recognizer() const { return *recognizer_; }
 
  private:
+  EngineOptions options_;
   Manifest manifest_;
   std::unique_ptr<Detector> detector_;
   std::unique_ptr<Landmarker> landmarker_;

@@ -10,7 +10,8 @@ namespace laneface::vision {
 Landmarker::Landmarker(std::shared_ptr<NetPool> pool) : pool_(std::move(pool)) {
   const auto points = pool_->spec().param("points");
   if (points != 68) {
-    throw core::Error(core::ErrorKind::kConfig, pool_->spec().id + ": only 68-point models are supported");
+    throw core::Error(core::ErrorKind::kConfig,
+                      pool_->spec().id + ": only 68-point models are supported");
   }
 }
 
@@ -28,8 +29,8 @@ cv::Rect landmark_crop(const core::Box& box, cv::Size image) {
 
 core::Landmarks68 Landmarker::predict(const cv::Mat& bgr, const core::Box& box) const {
   const ModelSpec& spec = pool_->spec();
-  const PreparedInput in = crop_resize(bgr, landmark_crop(box, bgr.size()),
-                                       {spec.input.width, spec.input.height});
+  const PreparedInput in =
+      crop_resize(bgr, landmark_crop(box, bgr.size()), {spec.input.width, spec.input.height});
   cv::Mat blob = to_blob(in.image, spec.input);
   cv::Mat out;
   {
@@ -46,6 +47,21 @@ core::Landmarks68 Landmarker::predict(const cv::Mat& bgr, const core::Box& box) 
     lm[i] = in.transform.to_source({p[2 * i] * spec.input.width, p[2 * i + 1] * spec.input.height});
   }
   return lm;
+}
+
+core::Landmarks68 Landmarker::predict_averaged(const cv::Mat& bgr, const core::Box& box,
+                                               float shift) const {
+  const float dx = box.width() * shift, dy = box.height() * shift;
+  core::Landmarks68 sum{};
+  int n = 0;
+  for (const auto& [ox, oy] :
+       {std::pair{0.0f, 0.0f}, {-dx, 0.0f}, {dx, 0.0f}, {0.0f, -dy}, {0.0f, dy}}) {
+    const auto lm = predict(bgr, {box.x1 + ox, box.y1 + oy, box.x2 + ox, box.y2 + oy});
+    for (int i = 0; i < 68; ++i) sum[i] += lm[i];
+    ++n;
+  }
+  for (auto& p : sum) p /= float(n);
+  return sum;
 }
 
 core::Landmarks5 reduce_to_5(const core::Landmarks68& lm) {

@@ -1,7 +1,6 @@
 #pragma once
 // 68-point landmarks from the detector box, and the 5-point reduction used for alignment.
 #include <memory>
-
 #include <opencv2/core.hpp>
 
 #include "core/types.hpp"
@@ -16,6 +15,10 @@ class Landmarker {
   // Requires an 8-bit BGR image and a box with positive size. The crop is the box, moved
   // (not shrunk) to lie inside the image where it fits. Thread-safe.
   core::Landmarks68 predict(const cv::Mat& bgr, const core::Box& box) const;
+
+  // Test-time augmentation: the mean of the predictions for the box and four copies moved
+  // by `shift` of its size (left, right, up, down). Five forward passes.
+  core::Landmarks68 predict_averaged(const cv::Mat& bgr, const core::Box& box, float shift) const;
 
  private:
   std::shared_ptr<NetPool> pool_;

@@ -1,8 +1,8 @@
 #include "vision/manifest.hpp"
 
-#include <cstdlib>
-
 #include <toml++/toml.h>
+
+#include <cstdlib>
 
 #include "core/error.hpp"
 #include "vision/sha256.hpp"
@@ -26,8 +26,7 @@ std::string req_string(const toml::table& t, const std::string& key,
 }
 
 bool is_hex64(const std::string& s) {
-  return s.size() == 64 &&
-         s.find_first_not_of("0123456789abcdef") == std::string::npos;
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
 ChannelOrder parse_channels(const std::string& s, const std::filesystem::path& path,
@@ -65,9 +64,8 @@ Manifest Manifest::load(const std::filesystem::path& path) {
     if (!std::filesystem::exists(path, ec)) {
       throw Error(ErrorKind::kNotFound, path.string() + ": model manifest not found");
     }
-    throw Error(ErrorKind::kConfig, path.string() + ":" +
-                                        std::to_string(e.source().begin.line) + ": " +
-                                        std::string(e.description()));
+    throw Error(ErrorKind::kConfig, path.string() + ":" + std::to_string(e.source().begin.line) +
+                                        ": " + std::string(e.description()));
   }
   if (const auto* packages = root["packages"].as_table()) {
     for (const auto& [key, node] : *packages) {
@@ -75,7 +73,8 @@ Manifest Manifest::load(const std::filesystem::path& path) {
       const auto* t = node.as_table();
       if (!t) bad(path, where, "must be a table");
       PackageSpec p{std::string(key.str()), req_string(*t, "npm", path, where),
-                    req_string(*t, "sha256", path, where), t->get("license") ? (*t)["license"].value_or(std::string{}) : ""};
+                    req_string(*t, "sha256", path, where),
+                    t->get("license") ? (*t)["license"].value_or(std::string{}) : ""};
       if (!is_hex64(p.sha256)) bad(path, where, "sha256 must be 64 lower-case hex digits");
       m.packages_.emplace(p.id, p);
     }
@@ -95,6 +94,15 @@ Manifest Manifest::load(const std::filesystem::path& path) {
     s.package = req_string(*t, "package", path, where);
     if (!m.packages_.contains(s.package)) bad(path, where, "unknown package '" + s.package + "'");
     s.source = req_string(*t, "source", path, where);
+    s.architecture = (*t)["architecture"].value_or(std::string{});
+    if (const auto* wm = (*t)["weights_manifest"].as_table()) {
+      const std::string ww = where + ".weights_manifest";
+      ModelFile f{req_string(*wm, "file", path, ww), req_string(*wm, "sha256", path, ww),
+                  req_string(*wm, "package", path, ww), req_string(*wm, "source", path, ww)};
+      if (!is_hex64(f.sha256)) bad(path, ww, "sha256 must be 64 lower-case hex digits");
+      if (!m.packages_.contains(f.package)) bad(path, ww, "unknown package '" + f.package + "'");
+      s.weights_manifest = std::move(f);
+    }
     const auto* in = (*t)["input"].as_table();
     if (!in) bad(path, where, "missing [input] table");
     const std::string iw = where + ".input";
@@ -131,6 +139,16 @@ Manifest Manifest::load(const std::filesystem::path& path) {
                                           static_cast<float>((*xy)[1].value_or(0.0)));
       }
     }
+    if (const auto* idx = (*t)["alignment_landmarks"].as_array()) {
+      for (const auto& v : *idx) {
+        const auto i = v.value<int64_t>();
+        if (!i || *i < 0 || *i >= 68) bad(path, where, "alignment_landmarks holds indices 0..67");
+        s.alignment_landmarks.push_back(static_cast<int>(*i));
+      }
+      if (s.alignment_landmarks.size() != s.alignment_template.size()) {
+        bad(path, where, "alignment_landmarks and alignment_template differ in length");
+      }
+    }
     m.models_.emplace(s.id, std::move(s));
   }
   return m;
@@ -152,7 +170,12 @@ const ModelSpec& Manifest::model_for_role(const std::string& role) const {
 }
 
 std::vector<std::uint8_t> load_verified_model(const Manifest& manifest, const ModelSpec& spec) {
-  const auto file = manifest.directory() / spec.file;
+  return load_verified_file(manifest, spec.file, spec.sha256);
+}
+
+std::vector<std::uint8_t> load_verified_file(const Manifest& manifest, const std::string& name,
+                                             const std::string& sha256) {
+  const auto file = manifest.directory() / name;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) {
     throw Error(ErrorKind::kNotFound,
@@ -160,9 +183,9 @@ std::vector<std::uint8_t> load_verified_model(const Manifest& manifest, const Mo
   }
   auto bytes = read_file_bytes(file);
   const std::string actual = sha256_hex(bytes);
-  if (actual != spec.sha256) {
+  if (actual != sha256) {
     throw Error(ErrorKind::kModelIntegrity, file.string() + ": SHA-256 mismatch, expected " +
-                                                spec.sha256 + ", found " + actual +
+                                                sha256 + ", found " + actual +
                                                 "; refusing to load it");
   }
   return bytes;

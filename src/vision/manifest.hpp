@@ -5,11 +5,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <opencv2/core/types.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <opencv2/core/types.hpp>
 
 namespace laneface::vision {
 
@@ -24,6 +23,15 @@ struct InputSpec {
   double scale = 1.0;        // multiplied after the mean: (x - mean) * scale
 };
 
+// A file that a model needs besides its main one (e.g. a TF.js weights manifest), pinned the
+// same way.
+struct ModelFile {
+  std::string file;     // file name under the models directory
+  std::string sha256;   // pinned lower-case hex
+  std::string package;  // key into Manifest::packages
+  std::string source;   // path of the file inside the package tarball
+};
+
 struct ModelSpec {
   std::string id;
   std::string role;     // detector | landmarker | recognizer | eye | pose | liveness
@@ -31,10 +39,16 @@ struct ModelSpec {
   std::string sha256;   // pinned lower-case hex
   std::string package;  // key into Manifest::packages
   std::string source;   // path of the file inside the package tarball
+  // How the net is built: empty = `file` is ONNX; "dlib_resnet29" = assembled from the TF.js
+  // weights in `file` described by `weights_manifest`.
+  std::string architecture;
+  std::optional<ModelFile> weights_manifest;
   InputSpec input;
   std::vector<std::string> outputs;
-  std::map<std::string, double> params;           // thresholds, sizes, …
-  std::vector<cv::Point2f> alignment_template;    // recognizers: target points in input px
+  std::map<std::string, double> params;         // thresholds, sizes, …
+  std::vector<cv::Point2f> alignment_template;  // recognizers: target points in input px
+  // Indices into the 68 landmarks that land on alignment_template; empty = the 5 points.
+  std::vector<int> alignment_landmarks;
 
   // Throws core::Error(kConfig) naming the model and key when missing.
   double param(const std::string& key) const;
@@ -70,6 +84,9 @@ class Manifest {
 // Throws core::Error(kNotFound) if missing (with the hint to run scripts/setup) and
 // Error(kModelIntegrity) naming the file and both hashes on a mismatch.
 std::vector<std::uint8_t> load_verified_model(const Manifest& manifest, const ModelSpec& spec);
+// The same for any pinned file under the models directory.
+std::vector<std::uint8_t> load_verified_file(const Manifest& manifest, const std::string& file,
+                                             const std::string& sha256);
 
 // The models directory: explicit argument, else $LANEFACE_MODELS, else the source tree's models/.
 std::filesystem::path default_manifest_path();

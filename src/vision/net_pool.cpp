@@ -5,15 +5,22 @@
 namespace laneface::vision {
 
 NetPool::NetPool(const Manifest& manifest, const ModelSpec& spec)
-    : spec_(spec), bytes_(load_verified_model(manifest, spec)) {
+    : NetPool(spec, [bytes = std::make_shared<const std::vector<std::uint8_t>>(
+                         load_verified_model(manifest, spec))] {
+        return cv::dnn::readNetFromONNX(reinterpret_cast<const char*>(bytes->data()),
+                                        bytes->size());
+      }) {}
+
+NetPool::NetPool(ModelSpec spec, NetFactory factory)
+    : spec_(std::move(spec)), factory_(std::move(factory)) {
   free_.push_back(make_net());
 }
 
 std::unique_ptr<cv::dnn::Net> NetPool::make_net() const {
   try {
-    auto net = std::make_unique<cv::dnn::Net>(cv::dnn::readNetFromONNX(
-        reinterpret_cast<const char*>(bytes_.data()), bytes_.size()));
-    if (net->empty()) throw core::Error(core::ErrorKind::kModelIntegrity, spec_.file + ": empty network");
+    auto net = std::make_unique<cv::dnn::Net>(factory_());
+    if (net->empty())
+      throw core::Error(core::ErrorKind::kModelIntegrity, spec_.file + ": empty network");
     net->setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
     net->setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
     return net;

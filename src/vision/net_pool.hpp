@@ -1,13 +1,13 @@
 #pragma once
 // cv::dnn::Net is not thread-safe: a pool hands each concurrent caller its own instance,
-// created lazily from the verified model bytes. Parallelism is across images and frames,
-// never inside one net.
+// created lazily by a factory (from the verified ONNX bytes, or assembled layer by layer).
+// Parallelism is across images and frames, never inside one net.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
-#include <vector>
-
 #include <opencv2/dnn.hpp>
+#include <vector>
 
 #include "vision/manifest.hpp"
 
@@ -18,6 +18,11 @@ class NetPool {
   // Verifies the model's SHA-256 (load_verified_model) and builds one net to prove it loads.
   // Throws core::Error naming the model file when it is missing, altered or unreadable.
   NetPool(const Manifest& manifest, const ModelSpec& spec);
+
+  // Builds nets with `factory` (called once here to prove it works, then whenever the pool
+  // runs dry). Throws core::Error(kModelIntegrity) naming the model file when it fails.
+  using NetFactory = std::function<cv::dnn::Net()>;
+  NetPool(ModelSpec spec, NetFactory factory);
 
   class Lease {
    public:
@@ -41,7 +46,7 @@ class NetPool {
   void release(std::unique_ptr<cv::dnn::Net> net);
 
   ModelSpec spec_;
-  std::vector<std::uint8_t> bytes_;
+  NetFactory factory_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<cv::dnn::Net>> free_;
 };

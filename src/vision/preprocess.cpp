@@ -1,7 +1,6 @@
 #include "vision/preprocess.hpp"
 
 #include <cmath>
-
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -84,7 +83,8 @@ cv::Matx23d similarity_transform(std::span<const cv::Point2f> from,
     a_num += p.x * q.x + p.y * q.y;
     b_num += p.x * q.y - p.y * q.x;
   }
-  if (sxx <= 1e-12) throw core::Error(core::ErrorKind::kInternal, "similarity_transform: degenerate points");
+  if (sxx <= 1e-12)
+    throw core::Error(core::ErrorKind::kInternal, "similarity_transform: degenerate points");
   const double a = a_num / sxx, b = b_num / sxx;
   return {a, -b, mt.x - (a * mf.x - b * mf.y), b, a, mt.y - (b * mf.x + a * mf.y)};
 }
@@ -104,8 +104,9 @@ PreparedInput align(const cv::Mat& src, std::span<const cv::Point2f> points,
   cv::Matx23d inv;
   cv::invertAffineTransform(m, inv);
   std::vector<cv::Point2f> corners;
-  for (const cv::Point2f c : {cv::Point2f(0, 0), cv::Point2f(target.width, 0),
-                              cv::Point2f(0, target.height), cv::Point2f(target.width, target.height)}) {
+  for (const cv::Point2f c :
+       {cv::Point2f(0, 0), cv::Point2f(target.width, 0), cv::Point2f(0, target.height),
+        cv::Point2f(target.width, target.height)}) {
     corners.emplace_back(inv(0, 0) * c.x + inv(0, 1) * c.y + inv(0, 2),
                          inv(1, 0) * c.x + inv(1, 1) * c.y + inv(1, 2));
   }
@@ -127,11 +128,25 @@ PreparedInput align(const cv::Mat& src, std::span<const cv::Point2f> points,
   }
   // to_input(p) = m * p = m_local * ((p - origin) * factor)  =>  m_local = m scaled by 1/factor
   const cv::Matx23d m_local(m(0, 0) / factor, m(0, 1) / factor,
-                            m(0, 2) + m(0, 0) * region.x + m(0, 1) * region.y,
-                            m(1, 0) / factor, m(1, 1) / factor,
-                            m(1, 2) + m(1, 0) * region.x + m(1, 1) * region.y);
+                            m(0, 2) + m(0, 0) * region.x + m(0, 1) * region.y, m(1, 0) / factor,
+                            m(1, 1) / factor, m(1, 2) + m(1, 0) * region.x + m(1, 1) * region.y);
   cv::warpAffine(local, out.image, m_local, target, cv::INTER_LINEAR, cv::BORDER_CONSTANT);
   return out;
+}
+
+PreparedInput face_chip(const cv::Mat& src, const core::Landmarks68& landmarks,
+                        std::span<const int> indices, std::span<const cv::Point2f> template_points,
+                        cv::Size target) {
+  std::vector<cv::Point2f> points;
+  points.reserve(indices.size());
+  for (const int i : indices) {
+    if (i < 0 || i >= static_cast<int>(landmarks.size())) {
+      throw core::Error(core::ErrorKind::kInternal,
+                        "face_chip: landmark index " + std::to_string(i) + " out of range");
+    }
+    points.push_back(landmarks[static_cast<std::size_t>(i)]);
+  }
+  return align(src, points, template_points, target);
 }
 
 cv::Mat to_blob(const cv::Mat& image, const InputSpec& spec) {
@@ -151,8 +166,8 @@ cv::Mat to_blob(const cv::Mat& image, const InputSpec& spec) {
     return cv::dnn::blobFromImage(gray, spec.scale, {}, cv::Scalar(spec.mean[0]), false, false);
   }
   const cv::Scalar mean(spec.mean[0], spec.mean[1], spec.mean[2]);
-  return cv::dnn::blobFromImage(image, spec.scale, {}, mean,
-                                spec.channels == ChannelOrder::kRgb, false);
+  return cv::dnn::blobFromImage(image, spec.scale, {}, mean, spec.channels == ChannelOrder::kRgb,
+                                false);
 }
 
 }  // namespace laneface::vision

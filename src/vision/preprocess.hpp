@@ -2,10 +2,10 @@
 // The one preprocessing module (docs/architecture.md): every crop, letterbox, alignment and
 // blob creation happens here, and each returns the transform it applied so that model
 // outputs map back to source pixels exactly.
+#include <opencv2/core.hpp>
 #include <span>
 
-#include <opencv2/core.hpp>
-
+#include "core/types.hpp"
 #include "vision/manifest.hpp"
 
 namespace laneface::vision {
@@ -41,6 +41,13 @@ cv::Matx23d similarity_transform(std::span<const cv::Point2f> from,
 // reductions first halve a local crop with pyrDown so the chip is not aliased.
 PreparedInput align(const cv::Mat& src, std::span<const cv::Point2f> points,
                     std::span<const cv::Point2f> template_points, cv::Size target);
+
+// dlib's face chip (get_face_chip_details + extract_image_chip): the 68-point landmarks at
+// `indices` fitted by least squares (similarity) onto `template_points`, then align() (bilinear,
+// pyrDown first while the reduction exceeds 2x). Requires equal sizes, indices 0..67.
+PreparedInput face_chip(const cv::Mat& src, const core::Landmarks68& landmarks,
+                        std::span<const int> indices, std::span<const cv::Point2f> template_points,
+                        cv::Size target);
 
 // NCHW float blob for a model: channel order, mean and scale from the manifest.
 // Requires `image` to have the spec's size.

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <numeric>
-
 #include <opencv2/core.hpp>
 
 #include "core/error.hpp"
@@ -16,7 +15,8 @@ ArcFaceRecognizer::ArcFaceRecognizer(std::shared_ptr<NetPool> pool, EmbedOptions
   size_ = static_cast<std::size_t>(spec.param("embedding_size"));
   threshold_ = spec.param("compare_threshold");
   if (spec.alignment_template.size() != 5) {
-    throw core::Error(core::ErrorKind::kConfig, spec.id + ": alignment_template must hold 5 points");
+    throw core::Error(core::ErrorKind::kConfig,
+                      spec.id + ": alignment_template must hold 5 points");
   }
 }
 
@@ -65,8 +65,9 @@ core::Template ArcFaceRecognizer::embed(const cv::Mat& bgr, const core::Face& fa
 double ArcFaceRecognizer::compare(const core::Template& a, const core::Template& b) const {
   for (const auto* t : {&a, &b}) {
     if (t->model_id != model_id()) {
-      throw core::Error(core::ErrorKind::kInvalidInput,
-                        "template of model '" + t->model_id + "' cannot be compared by '" + model_id() + "'");
+      throw core::Error(
+          core::ErrorKind::kInvalidInput,
+          "template of model '" + t->model_id + "' cannot be compared by '" + model_id() + "'");
     }
     if (t->values.size() != size_) {
       throw core::Error(core::ErrorKind::kInvalidInput,

@@ -3,9 +3,8 @@
 // (the 512-D ArcFace-style model now, dlib's ResNet next, a fused recognizer on top), so
 // callers hold a Recognizer and never a concrete model.
 #include <memory>
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 #include "core/types.hpp"
 #include "vision/net_pool.hpp"
@@ -16,6 +15,8 @@ class Recognizer {
  public:
   virtual ~Recognizer() = default;
   virtual const std::string& model_id() const = 0;
+  // Number of values in this recognizer's templates.
+  virtual std::size_t template_size() const = 0;
   // Requires face.landmarks68 (and landmarks5). Thread-safe.
   virtual core::Template embed(const cv::Mat& bgr, const core::Face& face) const = 0;
   // Similarity: higher is more alike. Throws core::Error(kInvalidInput) when the templates
@@ -35,6 +36,7 @@ class ArcFaceRecognizer final : public Recognizer {
  public:
   ArcFaceRecognizer(std::shared_ptr<NetPool> pool, EmbedOptions options);
   const std::string& model_id() const override { return pool_->spec().id; }
+  std::size_t template_size() const override { return size_; }
   core::Template embed(const cv::Mat& bgr, const core::Face& face) const override;
   double compare(const core::Template& a, const core::Template& b) const override;
   double threshold() const override { return threshold_; }

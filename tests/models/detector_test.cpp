@@ -1,6 +1,7 @@
 // The face engine on real photos: counts checked by eye on the six MIT-licensed group photos of
 // @vladmandic/face-api (fetched by scripts/setup), and small faces in a 1080p frame.
 #include <gtest/gtest.h>
+
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.hpp"
@@ -45,8 +46,10 @@ TEST(Detector, FindsFacesFrom40To600PixelsInA1080pFrame) {
   // A crop with context around the face, pasted at each size into a noisy 1080p frame.
   const float ctx = 1.6f;
   const cv::Point2f c = face.center();
-  const cv::Rect crop = cv::Rect(int(c.x - face.width() * ctx / 2), int(c.y - face.height() * ctx / 2),
-                                 int(face.width() * ctx), int(face.height() * ctx)) & cv::Rect({0, 0}, src.size());
+  const cv::Rect crop =
+      cv::Rect(int(c.x - face.width() * ctx / 2), int(c.y - face.height() * ctx / 2),
+               int(face.width() * ctx), int(face.height() * ctx)) &
+      cv::Rect({0, 0}, src.size());
   cv::RNG rng(7);
   for (const int width : {40, 48, 64, 90, 130, 200, 300, 450, 600}) {
     cv::Mat frame(1080, 1920, CV_8UC3);
@@ -55,7 +58,8 @@ TEST(Detector, FindsFacesFrom40To600PixelsInA1080pFrame) {
     const double s = width / face.width();
     cv::Mat patch;
     cv::resize(src(crop), patch, {}, s, s, s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-    patch = patch(cv::Rect({0, 0}, cv::Size(std::min(patch.cols, 1900), std::min(patch.rows, 1060))));
+    patch =
+        patch(cv::Rect({0, 0}, cv::Size(std::min(patch.cols, 1900), std::min(patch.rows, 1060))));
     const int x = rng.uniform(0, 1920 - patch.cols), y = rng.uniform(0, 1080 - patch.rows);
     patch.copyTo(frame(cv::Rect(x, y, patch.cols, patch.rows)));
     const lc::Box want{float(x + (face.x1 - crop.x) * s), float(y + (face.y1 - crop.y) * s),
@@ -74,9 +78,9 @@ TEST(Landmarks, AreAnatomicallyOrderedAndMirrorWithTheImage) {
   const auto& f = faces.front();
   ASSERT_TRUE(f.landmarks5 && f.landmarks68);
   const auto& p = *f.landmarks5;
-  EXPECT_LT(p[0].x, p[1].x);                      // left eye left of right eye
-  EXPECT_LT(std::max(p[0].y, p[1].y), p[2].y);    // eyes above the nose tip
-  EXPECT_LT(p[2].y, std::min(p[3].y, p[4].y));    // nose above the mouth corners
+  EXPECT_LT(p[0].x, p[1].x);                    // left eye left of right eye
+  EXPECT_LT(std::max(p[0].y, p[1].y), p[2].y);  // eyes above the nose tip
+  EXPECT_LT(p[2].y, std::min(p[3].y, p[4].y));  // nose above the mouth corners
   for (const auto& q : p) EXPECT_TRUE(f.box.rect().contains(q)) << q;
 
   cv::Mat flipped;
@@ -114,7 +118,8 @@ TEST(Recognizer, TemplatesAreUnitLengthDeterministicAndDiscriminative) {
   const auto& rec = engine().recognizer();
   // Four different people: every pair below the same/different threshold.
   for (std::size_t i = 0; i < t.size(); ++i)
-    for (std::size_t j = i + 1; j < t.size(); ++j) EXPECT_LT(rec.compare(t[i], t[j]), rec.threshold());
+    for (std::size_t j = i + 1; j < t.size(); ++j)
+      EXPECT_LT(rec.compare(t[i], t[j]), rec.threshold());
   // The same person at 60 % size, re-detected: well above the threshold.
   cv::Mat small;
   cv::resize(img, small, {}, 0.6, 0.6, cv::INTER_AREA);

@@ -25,14 +25,16 @@ bool models_present() {
     if (line.rfind("file = \"", 0) != 0) continue;
     const auto start = line.find('"') + 1;
     const auto end = line.find('"', start);
-    if (!std::filesystem::exists(manifest_path().parent_path() / line.substr(start, end - start))) return false;
+    if (!std::filesystem::exists(manifest_path().parent_path() / line.substr(start, end - start)))
+      return false;
     any = true;
   }
   return any;
 }
 
 std::optional<std::filesystem::path> data_root() {
-  if (const char* env = std::getenv("LANEFACE_DATA"); env && *env) return std::filesystem::path(env);
+  if (const char* env = std::getenv("LANEFACE_DATA"); env && *env)
+    return std::filesystem::path(env);
   return std::nullopt;
 }
 

@@ -1,10 +1,10 @@
 #pragma once
 // Shared helpers for tests: where the models, demo samples and datasets are, and skips with
 // a clear message when they are absent.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <optional>
-
-#include <gtest/gtest.h>
 
 namespace laneface::test {
 
@@ -19,15 +19,16 @@ std::filesystem::path sample_image(int n);
 
 }  // namespace laneface::test
 
-#define LANEFACE_REQUIRE_MODELS()                                                        \
-  do {                                                                                   \
-    if (!::laneface::test::models_present())                                             \
+#define LANEFACE_REQUIRE_MODELS()                                                            \
+  do {                                                                                       \
+    if (!::laneface::test::models_present())                                                 \
       GTEST_SKIP() << "models are not installed: run scripts/setup (skipping, not failing)"; \
   } while (0)
 
-#define LANEFACE_REQUIRE_DATA(sub)                                                              \
-  do {                                                                                          \
-    const auto root_ = ::laneface::test::data_root();                                          \
-    if (!root_ || !std::filesystem::exists(*root_ / (sub)))                                     \
-      GTEST_SKIP() << "dataset '" << (sub) << "' not found: set LANEFACE_DATA to the shared data folder"; \
+#define LANEFACE_REQUIRE_DATA(sub)                                                \
+  do {                                                                            \
+    const auto root_ = ::laneface::test::data_root();                             \
+    if (!root_ || !std::filesystem::exists(*root_ / (sub)))                       \
+      GTEST_SKIP() << "dataset '" << (sub)                                        \
+                   << "' not found: set LANEFACE_DATA to the shared data folder"; \
   } while (0)

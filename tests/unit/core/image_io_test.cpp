@@ -1,9 +1,9 @@
 #include "core/image_io.hpp"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/error.hpp"
@@ -30,7 +30,8 @@ class TempDir : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   fs::path write(const std::string& name, const std::vector<std::uint8_t>& bytes) {
     const auto p = dir_ / name;
-    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     return p;
   }
   fs::path dir_;
@@ -68,9 +69,13 @@ TEST_F(TempDir, GrayscaleBecomesThreeChannels) {
   EXPECT_EQ(img.at<cv::Vec3b>(5, 5), cv::Vec3b(77, 77, 77));
 }
 
-TEST_F(TempDir, EmptyFile) { expect_error(write("empty.jpg", {}), lc::ErrorKind::kInvalidInput, "empty file"); }
+TEST_F(TempDir, EmptyFile) {
+  expect_error(write("empty.jpg", {}), lc::ErrorKind::kInvalidInput, "empty file");
+}
 
-TEST_F(TempDir, MissingFile) { expect_error(dir_ / "nope.jpg", lc::ErrorKind::kNotFound, "no such file"); }
+TEST_F(TempDir, MissingFile) {
+  expect_error(dir_ / "nope.jpg", lc::ErrorKind::kNotFound, "no such file");
+}
 
 TEST_F(TempDir, Directory) { expect_error(dir_, lc::ErrorKind::kInvalidInput, "is a directory"); }
 

@@ -7,7 +7,7 @@ namespace le = laneface::eval;
 TEST(Verification, ThresholdAtFarAcceptsAtMostTheAllowedImpostors) {
   std::vector<double> impostor;
   for (int i = 0; i < 1000; ++i) impostor.push_back(i / 1000.0);  // 0.000 .. 0.999
-  const double t = le::threshold_at_far(impostor, 1e-2);            // 10 allowed
+  const double t = le::threshold_at_far(impostor, 1e-2);          // 10 allowed
   EXPECT_DOUBLE_EQ(t, 0.989);
   EXPECT_NEAR(le::accept_rate(impostor, t), 0.010, 1e-12);
   EXPECT_DOUBLE_EQ(le::threshold_at_far(impostor, 0.0), 0.999);

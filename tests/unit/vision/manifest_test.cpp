@@ -1,9 +1,9 @@
 #include "vision/manifest.hpp"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "core/error.hpp"
 #include "vision/sha256.hpp"

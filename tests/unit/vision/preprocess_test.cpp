@@ -1,8 +1,8 @@
 #include "vision/preprocess.hpp"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <opencv2/imgproc.hpp>
 
 namespace lv = laneface::vision;
@@ -46,7 +46,8 @@ TEST(Preprocess, LetterboxMapsPointsBackToTheSource) {
 
 TEST(Preprocess, AlignPutsLandmarksOnTheTemplate) {
   // Draw five dots, rotate and scale the image, align back, and find the dots on the template.
-  const std::vector<cv::Point2f> tmpl{{38.3f, 51.7f}, {73.5f, 51.5f}, {56.0f, 71.7f}, {41.5f, 92.4f}, {70.7f, 92.2f}};
+  const std::vector<cv::Point2f> tmpl{
+      {38.3f, 51.7f}, {73.5f, 51.5f}, {56.0f, 71.7f}, {41.5f, 92.4f}, {70.7f, 92.2f}};
   cv::Mat img(900, 1200, CV_8UC3, cv::Scalar(0, 0, 0));
   cv::Matx23d place = cv::getRotationMatrix2D_({56, 72}, 25, 4.5);
   place(0, 2) += 500;

@@ -1,0 +1,45 @@
+#pragma once
+// 1:N identification on a labelled photo set (labels.csv: image,identity; paths relative to
+// the folder). Identities are split in two by sorted order: the even-indexed half is
+// enrolled with one portrait each (the photo that best suits a document), its other photos
+// are mated probes; every photo of the other half is a non-mated probe. Reports rank-1 and
+// FNIR at fixed FPIR (ISO/IEC 19795-1), failures to acquire counted as misses.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "vision/face_engine.hpp"
+
+namespace laneface::eval {
+
+struct IdentifyOptions {
+  std::filesystem::path data;
+  int threads = 2;
+  int min_face = 24;
+  bool quiet = false;
+};
+
+nlohmann::json run_identify(const vision::FaceEngine& engine, const IdentifyOptions& options);
+
+// How well a face suits a document portrait, from geometry alone: larger and more frontal
+// (nose tip centred between the eyes) is better. Used to pick each identity's enrolment photo.
+double portrait_suitability(const core::Face& face);
+
+struct IdentifyScores {
+  // For each probe: its top gallery score and whether the top candidate is its mate.
+  // Probes without a face have has_face = false and count as misses / no candidate.
+  struct Probe {
+    bool mated = false;
+    bool has_face = false;
+    bool top_is_mate = false;
+    double top_score = 0;
+    std::size_t item = 0;      // index of the probe image
+    std::size_t top_item = 0;  // index of the top gallery candidate's image
+  };
+  std::vector<Probe> probes;
+};
+
+// rank-1, and FNIR at each FPIR (threshold from the non-mated top scores).
+nlohmann::json identification_metrics(const IdentifyScores& scores,
+                                      const std::vector<double>& fpirs);
+
+}  // namespace laneface::eval

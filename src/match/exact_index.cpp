@@ -1,0 +1,180 @@
+// Exact search: every stored vector is scored. Vectors live contiguously, row-major, so a
+// search is one sequential scan through the kernels (kernels.hpp).
+//   float: the vectors as given.
+//   int8:  each vector scaled by its own max |value| / 127 and rounded; scores are the
+//          int32 inner product times both scales (a quarter of the memory traffic).
+// L2 scores use ||q - x||^2 = ||q||^2 + ||x||^2 - 2 <q, x> with stored squared norms.
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <unordered_map>
+
+#include "core/error.hpp"
+#include "match/index_impl.hpp"
+#include "match/kernels.hpp"
+
+namespace laneface::match::detail {
+namespace {
+
+using core::Error;
+using core::ErrorKind;
+
+constexpr std::size_t kRowBlock = 2048;  // rows scored per kernel call (buffer stays in L1/L2)
+
+float squared_norm(std::span<const float> v) {
+  float s = 0;
+  for (float x : v) s += x * x;
+  return s;
+}
+
+// Quantises v into out (v.size() codes); returns the scale.
+float quantise(std::span<const float> v, std::int8_t* out) {
+  float max_abs = 0;
+  for (float x : v) max_abs = std::max(max_abs, std::abs(x));
+  const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+  for (std::size_t d = 0; d < v.size(); ++d)
+    out[d] = static_cast<std::int8_t>(std::lround(v[d] / scale));
+  return scale;
+}
+
+template <class Code>
+class ExactIndex final : public SearchIndex {
+  static constexpr bool kInt8 = std::is_same_v<Code, std::int8_t>;
+
+ public:
+  ExactIndex(std::size_t dim, Metric metric) : dim_(dim), metric_(metric) {}
+  std::size_t dim() const override { return dim_; }
+  Metric metric() const override { return metric_; }
+  std::size_t size() const override { return ids_.size(); }
+
+  std::size_t memory_bytes() const override {
+    return codes_.capacity() * sizeof(Code) +
+           (scales_.capacity() + sq_norms_.capacity()) * sizeof(float) +
+           ids_.capacity() * sizeof(Id) +
+           rows_.size() * (sizeof(Id) + sizeof(std::size_t) + 2 * sizeof(void*)) +
+           rows_.bucket_count() * sizeof(void*);
+  }
+
+  void add(Id id, std::span<const float> v) override {
+    check_vector(v, "template " + std::to_string(id));
+    if (!rows_.emplace(id, ids_.size()).second) {
+      throw Error(ErrorKind::kInvalidInput,
+                  "template " + std::to_string(id) + ": already in the index");
+    }
+    ids_.push_back(id);
+    sq_norms_.push_back(squared_norm(v));
+    const std::size_t at = codes_.size();
+    codes_.resize(at + dim_);
+    if constexpr (kInt8) {
+      scales_.push_back(quantise(v, codes_.data() + at));
+    } else {
+      std::copy(v.begin(), v.end(), codes_.begin() + at);
+    }
+  }
+
+  void add_batch(std::span<const Id> ids, std::span<const float> vectors) override {
+    codes_.reserve(codes_.size() + vectors.size());
+    ids_.reserve(ids_.size() + ids.size());
+    SearchIndex::add_batch(ids, vectors);
+  }
+
+  bool remove(Id id) override {
+    const auto it = rows_.find(id);
+    if (it == rows_.end()) return false;
+    const std::size_t row = it->second, last = ids_.size() - 1;
+    rows_.erase(it);
+    if (row != last) {  // the last row moves into the hole
+      std::copy_n(codes_.begin() + last * dim_, dim_, codes_.begin() + row * dim_);
+      ids_[row] = ids_[last];
+      sq_norms_[row] = sq_norms_[last];
+      if constexpr (kInt8) scales_[row] = scales_[last];
+      rows_[ids_[row]] = row;
+    }
+    ids_.pop_back();
+    sq_norms_.pop_back();
+    if constexpr (kInt8) scales_.pop_back();
+    codes_.resize(last * dim_);
+    return true;
+  }
+
+  std::vector<Hit> search(std::span<const float> query, std::size_t k) const override {
+    check_vector(query, "query");
+    TopK top(k);
+    const float q_norm = squared_norm(query);
+    std::vector<float> scores(kRowBlock);
+    [[maybe_unused]] std::vector<std::int8_t> q_codes(kInt8 ? dim_ : 0);
+    [[maybe_unused]] std::vector<std::int32_t> raw(kInt8 ? kRowBlock : 0);
+    [[maybe_unused]] float q_scale = 1;
+    if constexpr (kInt8) q_scale = quantise(query, q_codes.data());
+    for (std::size_t r0 = 0; r0 < ids_.size(); r0 += kRowBlock) {
+      const std::size_t n = std::min(kRowBlock, ids_.size() - r0);
+      if constexpr (kInt8) {
+        kernels::dot_rows_i8(q_codes.data(), codes_.data() + r0 * dim_, n, dim_, raw.data());
+        for (std::size_t i = 0; i < n; ++i) scores[i] = float(raw[i]) * q_scale * scales_[r0 + i];
+      } else {
+        kernels::dot_rows(query.data(), codes_.data() + r0 * dim_, n, dim_, scores.data());
+      }
+      collect(scores.data(), r0, n, q_norm, top);
+    }
+    return top.take();
+  }
+
+  std::vector<std::vector<Hit>> search_batch(std::span<const float> queries,
+                                             std::size_t k) const override {
+    if constexpr (kInt8) {
+      return SearchIndex::search_batch(queries, k);
+    } else {
+      const std::size_t nq = queries.size() / dim_;
+      for (std::size_t q = 0; q < nq; ++q) check_vector(queries.subspan(q * dim_, dim_), "query");
+      std::vector<TopK> tops(nq, TopK(k));
+      std::vector<float> q_norms(nq), scores(kernels::kQueryBlock * kRowBlock);
+      for (std::size_t q = 0; q < nq; ++q)
+        q_norms[q] = squared_norm(queries.subspan(q * dim_, dim_));
+      for (std::size_t q0 = 0; q0 < nq; q0 += kernels::kQueryBlock) {
+        const std::size_t m = std::min(kernels::kQueryBlock, nq - q0);
+        for (std::size_t r0 = 0; r0 < ids_.size(); r0 += kRowBlock) {
+          const std::size_t n = std::min(kRowBlock, ids_.size() - r0);
+          kernels::dot_rows_batch(queries.data() + q0 * dim_, m, codes_.data() + r0 * dim_, n, dim_,
+                                  scores.data());
+          for (std::size_t i = 0; i < m; ++i)
+            collect(scores.data() + i * n, r0, n, q_norms[q0 + i], tops[q0 + i]);
+        }
+      }
+      std::vector<std::vector<Hit>> out;
+      for (auto& t : tops) out.push_back(t.take());
+      return out;
+    }
+  }
+
+ private:
+  // Turns inner products of rows [r0, r0 + n) into scores and offers them to top.
+  void collect(float* dots, std::size_t r0, std::size_t n, float q_norm, TopK& top) const {
+    if (metric_ == Metric::kL2) {
+      for (std::size_t i = 0; i < n; ++i) {
+        dots[i] = -std::sqrt(std::max(0.0f, q_norm + sq_norms_[r0 + i] - 2 * dots[i]));
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (dots[i] > top.floor()) top.push(ids_[r0 + i], dots[i]);
+    }
+  }
+
+  std::size_t dim_;
+  Metric metric_;
+  std::vector<Code> codes_;                   // size() * dim_, row-major
+  std::vector<float> scales_;                 // int8 only: per-row scale
+  std::vector<float> sq_norms_;               // per-row squared norm of the original vector
+  std::vector<Id> ids_;                       // per-row id
+  std::unordered_map<Id, std::size_t> rows_;  // id -> row
+};
+
+}  // namespace
+
+std::unique_ptr<SearchIndex> make_exact_float(std::size_t dim, Metric metric) {
+  return std::make_unique<ExactIndex<float>>(dim, metric);
+}
+std::unique_ptr<SearchIndex> make_exact_int8(std::size_t dim, Metric metric) {
+  return std::make_unique<ExactIndex<std::int8_t>>(dim, metric);
+}
+
+}  // namespace laneface::match::detail

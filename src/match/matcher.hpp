@@ -1,0 +1,49 @@
+#pragma once
+// Decisions for the occupants of one vehicle: each captured occupant is searched 1:few in
+// the vehicle's pre-staged gallery first, then 1:N in the port gallery; a top score above the
+// calibrated threshold is a match. Everything else goes to an officer: the matcher never
+// takes an adverse decision on its own.
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/types.hpp"
+#include "match/calibration.hpp"
+#include "match/gallery.hpp"
+
+namespace laneface::match {
+
+enum class Outcome { kMatched, kNotMatched, kNotCaptured };
+enum class GalleryScope { kVehicle, kPort };
+
+std::string_view to_string(Outcome outcome);     // "matched", "not_matched", "not_captured"
+std::string_view to_string(GalleryScope scope);  // "vehicle", "port"
+
+struct Decision {
+  Outcome outcome = Outcome::kNotCaptured;
+  std::optional<Candidate> match;                 // set when matched
+  GalleryScope gallery = GalleryScope::kVehicle;  // where the match came from
+  std::optional<double> best_score;  // the highest score seen in either gallery, if searched
+
+  // Not matched or not captured: an officer checks the person.
+  bool officer_referral() const { return outcome != Outcome::kMatched; }
+};
+
+class Matcher {
+ public:
+  // Throws core::Error(kConfig) when a gallery holds another model than the calibration.
+  Matcher(Calibration calibration);
+  const Calibration& calibration() const { return calibration_; }
+
+  // One decision per occupant, in order; std::nullopt = no usable capture. `vehicle` may be
+  // empty (no documents read). Throws core::Error(kInvalidInput) for a probe of another
+  // model or dimension.
+  std::vector<Decision> decide(std::span<const std::optional<core::Template>> occupants,
+                               const Gallery& vehicle, const Gallery& port) const;
+
+ private:
+  Calibration calibration_;
+};
+
+}  // namespace laneface::match

@@ -1,0 +1,179 @@
+// Quality measures on the real sample photos (MIT, var/samples): pose from landmarks under
+// rotation and mirroring, sharpness and exposure on modified copies, the eye model, and faces
+// that cannot be assessed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+
+#include "core/image_io.hpp"
+#include "quality/assessor.hpp"
+#include "support/test_support.hpp"
+#include "vision/face_engine.hpp"
+
+namespace lq = laneface::quality;
+namespace lv = laneface::vision;
+namespace lc = laneface::core;
+namespace lt = laneface::test;
+
+namespace {
+
+const lv::FaceEngine& engine() {
+  static const lv::FaceEngine e({.manifest = lt::manifest_path()});
+  return e;
+}
+
+const lq::Assessor& assessor() {
+  static const lq::Assessor a(
+      lq::QualityConfig::load(lt::source_root() / "config" / "quality.toml"),
+      lq::Assessor::load_models(engine().manifest()));
+  return a;
+}
+
+struct Assessed {
+  lq::QualityReport report;
+  lc::Face face;
+};
+
+// The report of the face of interest; fails the test when there is none.
+Assessed assess_main(const cv::Mat& img) {
+  const auto faces = engine().analyze(img, {.min_face = 20});
+  const auto k = lv::face_of_interest(faces, img.size());
+  EXPECT_TRUE(k.has_value());
+  if (!k) return {};
+  return {assessor().assess(img, faces, *k), faces[*k]};
+}
+
+// The report of the detected face nearest to `c`.
+Assessed assess_near(const cv::Mat& img, cv::Point2f c) {
+  const auto faces = engine().analyze(img, {.min_face = 20});
+  EXPECT_FALSE(faces.empty());
+  if (faces.empty()) return {};
+  const auto it = std::min_element(faces.begin(), faces.end(), [&](const auto& a, const auto& b) {
+    return cv::norm(a.box.center() - c) < cv::norm(b.box.center() - c);
+  });
+  const auto k = std::size_t(it - faces.begin());
+  return {assessor().assess(img, faces, k), faces[k]};
+}
+
+// The report of `face` after its landmarks were predicted again on `img`.
+lq::QualityReport assess_face(const cv::Mat& img, lc::Face face) {
+  engine().add_landmarks(img, face);
+  return assessor().assess(img, std::span(&face, 1), 0);
+}
+
+double raw(const lq::QualityReport& r, const std::string& name) {
+  const auto* m = r.find(name);
+  EXPECT_TRUE(m && m->raw) << name << ": " << (m ? m->failure : "missing");
+  return m && m->raw ? *m->raw : std::nan("");
+}
+
+cv::Mat sample(int n) { return lc::read_image(lt::sample_image(n)); }
+
+}  // namespace
+
+TEST(QualityOnPhotos, RotationMovesRollByTheRotation) {
+  LANEFACE_REQUIRE_MODELS();
+  // sample2 (head down 29 degrees, eyes closed) is left out: its landmarks drift by up to 5
+  // degrees under rotation (the eye line too), so the pose cannot be held to 3 degrees there.
+  for (const int n : {1, 3, 6}) {
+    const cv::Mat img = sample(n);
+    const auto base = assess_main(img);
+    const double roll0 = raw(base.report, "HeadPoseRoll");
+    const cv::Point2f c = base.face.box.center();
+    for (const double deg : {-20.0, -10.0, 10.0, 20.0}) {
+      const cv::Mat m = cv::getRotationMatrix2D(c, deg, 1.0);
+      cv::Mat rotated;
+      cv::warpAffine(img, rotated, m, img.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+      const auto r = assess_near(rotated, c);
+      // The rotated face must be the same face: its box centre stays put.
+      ASSERT_LT(cv::norm(r.face.box.center() - c), 0.3 * base.face.box.width()) << "sample" << n;
+      EXPECT_NEAR(raw(r.report, "HeadPoseRoll") - roll0, -deg, 3)
+          << "sample" << n << ", " << deg << " degrees";
+    }
+  }
+}
+
+TEST(QualityOnPhotos, MirroringFlipsYaw) {
+  LANEFACE_REQUIRE_MODELS();
+  for (const int n : {1, 3, 4, 5, 6}) {
+    const cv::Mat img = sample(n);
+    cv::Mat mirrored;
+    cv::flip(img, mirrored, 1);
+    const auto a = assess_main(img);
+    const auto b = assess_main(mirrored);
+    const double ya = raw(a.report, "HeadPoseYaw"), yb = raw(b.report, "HeadPoseYaw");
+    ASSERT_GT(std::abs(ya), 10) << "sample" << n << ": pick faces that are clearly turned";
+    EXPECT_LT(ya * yb, 0) << "sample" << n << ": " << ya << " vs " << yb;
+    EXPECT_NEAR(ya, -yb, 5) << "sample" << n;
+    EXPECT_NEAR(raw(a.report, "HeadPoseRoll"), -raw(b.report, "HeadPoseRoll"), 5) << "sample" << n;
+  }
+}
+
+TEST(QualityOnPhotos, BlurLowersSharpnessAndDarkeningFailsUnderExposure) {
+  LANEFACE_REQUIRE_MODELS();
+  const cv::Mat img = sample(6);
+  const auto base = assess_main(img);
+  cv::Mat blurred;
+  cv::GaussianBlur(img, blurred, {0, 0}, 4);
+  EXPECT_LT(raw(assess_face(blurred, base.face), "Sharpness"), 0.5 * raw(base.report, "Sharpness"));
+  const cv::Mat dark = img * 0.12;
+  const auto rd = assess_face(dark, base.face);
+  EXPECT_GT(raw(rd, "UnderExposurePrevention"), 0.5);
+  const auto v = assessor().validate(rd, "lane-capture");
+  EXPECT_FALSE(v.passed);
+  bool found = false;
+  for (const auto& f : v.failures) found |= f.find("dark pixel fraction") != std::string::npos;
+  EXPECT_TRUE(found);
+}
+
+TEST(QualityOnPhotos, EyeModelSeesOpenAndClosedEyes) {
+  LANEFACE_REQUIRE_MODELS();
+  // Checked by eye: sample5's and sample6's main faces look at the camera with open eyes;
+  // sample2's looks down with closed lids.
+  EXPECT_GT(raw(assess_main(sample(5)).report, "EyesOpen"), 0.9);
+  EXPECT_GT(raw(assess_main(sample(6)).report, "EyesOpen"), 0.9);
+  EXPECT_LT(raw(assess_main(sample(2)).report, "EyesOpen"), 0.1);
+}
+
+TEST(QualityOnPhotos, PoseModelAgreesWithLandmarkYawInSign) {
+  LANEFACE_REQUIRE_MODELS();
+  for (const int n : {3, 4, 5, 6}) {
+    const auto r = assess_main(sample(n)).report;
+    // Disagreement below the yaw itself means both point the same way.
+    EXPECT_LT(raw(r, "HeadPoseModelAgreement"), std::abs(raw(r, "HeadPoseYaw"))) << "sample" << n;
+  }
+}
+
+TEST(QualityOnPhotos, TinyAndBorderFacesFailToAssess) {
+  LANEFACE_REQUIRE_MODELS();
+  const cv::Mat img = sample(5);
+  const auto base = assess_main(img);
+  // The same face at 10 px wide: image and landmarks scaled down together.
+  const double s = 10.0 / base.face.box.width();
+  cv::Mat tiny;
+  cv::resize(img, tiny, {}, s, s, cv::INTER_AREA);
+  lc::Face small = base.face;
+  small.box = {float(small.box.x1 * s), float(small.box.y1 * s), float(small.box.x2 * s),
+               float(small.box.y2 * s)};
+  for (auto& p : *small.landmarks68) p *= float(s);
+  // The same face cut by the left image border at its nose.
+  const int cut = int(base.face.box.center().x);
+  const cv::Mat cropped = img(cv::Rect(cut, 0, img.cols - cut, img.rows)).clone();
+  lc::Face border = base.face;
+  border.box.x1 -= cut;
+  border.box.x2 -= cut;
+  for (auto& p : *border.landmarks68) p.x -= cut;
+  for (const auto& [image, face, reason] :
+       {std::tuple{tiny, small, "too small"}, std::tuple{cropped, border, "border"}}) {
+    const auto r = assessor().assess(image, std::span(&face, 1), 0);
+    for (const char* name : {"Sharpness", "LuminanceMean", "DynamicRange"}) {
+      const auto* m = r.find(name);
+      ASSERT_NE(m, nullptr);
+      EXPECT_FALSE(m->raw) << name;
+      EXPECT_NE(m->failure.find(reason), std::string::npos) << name << ": " << m->failure;
+    }
+    for (const auto& m : r.measures) EXPECT_TRUE(!m.raw || std::isfinite(*m.raw)) << m.name;
+    EXPECT_FALSE(assessor().validate(r, "lane-capture").passed);
+  }
+}

@@ -1,0 +1,234 @@
+// Quality measures on drawn faces with known landmarks: no models needed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <opencv2/imgproc.hpp>
+
+#include "core/error.hpp"
+#include "quality/assessor.hpp"
+#include "support/test_support.hpp"
+#include "unit/quality/synthetic_face.hpp"
+
+namespace lq = laneface::quality;
+namespace lt = laneface::test;
+
+namespace {
+
+const lq::Assessor& assessor() {
+  static const lq::Assessor a(
+      lq::QualityConfig::load(lt::source_root() / "config" / "quality.toml"));
+  return a;
+}
+
+lq::QualityReport assess(const cv::Mat& img, const laneface::core::Face& face) {
+  return assessor().assess(img, std::span(&face, 1), 0);
+}
+
+double raw(const lq::QualityReport& r, const std::string& name) {
+  const auto* m = r.find(name);
+  EXPECT_NE(m, nullptr) << name;
+  EXPECT_TRUE(m && m->raw) << name << ": " << (m ? m->failure : "");
+  return m && m->raw ? *m->raw : std::nan("");
+}
+
+bool any_contains(const std::vector<std::string>& lines, const std::string& what) {
+  for (const auto& l : lines) {
+    if (l.find(what) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Every value in the report is finite; failed measures carry a reason.
+void expect_well_formed(const lq::QualityReport& r) {
+  for (const auto& m : r.measures) {
+    if (m.raw) {
+      EXPECT_TRUE(std::isfinite(*m.raw)) << m.name;
+      ASSERT_TRUE(m.component) << m.name;
+      EXPECT_GE(*m.component, 0) << m.name;
+      EXPECT_LE(*m.component, 100) << m.name;
+    } else {
+      EXPECT_FALSE(m.failure.empty()) << m.name;
+    }
+  }
+}
+
+}  // namespace
+
+TEST(QualityMapping, LinearSigmoidAndAbs) {
+  const lq::Mapping lin{lq::Mapping::Kind::kLinear, 10, 20, false};
+  EXPECT_DOUBLE_EQ(lin.apply(5), 0);
+  EXPECT_DOUBLE_EQ(lin.apply(15), 50);
+  EXPECT_DOUBLE_EQ(lin.apply(25), 100);
+  const lq::Mapping down{lq::Mapping::Kind::kLinear, 45, 0, true};
+  EXPECT_DOUBLE_EQ(down.apply(-9), 80);
+  EXPECT_DOUBLE_EQ(down.apply(90), 0);
+  const lq::Mapping sig{lq::Mapping::Kind::kSigmoid, 12, 4, false};
+  EXPECT_DOUBLE_EQ(sig.apply(12), 50);
+  EXPECT_GT(sig.apply(30), 98);
+}
+
+TEST(QualityConfig, ShippedConfigHasTheProfilesAndKnownMeasures) {
+  const auto& c = assessor().config();
+  EXPECT_TRUE(c.profiles.count("lane-capture"));
+  EXPECT_TRUE(c.profiles.count("document"));
+  const auto names = lq::builtin_registry().names();
+  for (const auto& m : c.measures) {
+    EXPECT_NE(std::find(names.begin(), names.end(), m.name), names.end()) << m.name;
+  }
+  EXPECT_FALSE(c.unified_weights.empty());
+}
+
+TEST(QualityConfig, BadConfigsAreErrorsThatNameTheKey) {
+  const auto path = std::filesystem::temp_directory_path() / "laneface_quality_bad.toml";
+  auto expect_error = [&](const std::string& text, const std::string& needle) {
+    std::ofstream(path) << text;
+    try {
+      lq::Assessor a(lq::QualityConfig::load(path));
+      ADD_FAILURE() << "no error for: " << text;
+    } catch (const laneface::core::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error("[quality.measures.Nope]\nmapping = { kind = \"linear\", from = 0, to = 1 }\n",
+               "Nope");
+  expect_error("[quality.measures.Sharpness]\nmapping = { kind = \"cubic\", from = 0, to = 1 }\n",
+               "kind");
+  expect_error(
+      "[quality.measures.Sharpness]\nmapping = { kind = \"linear\", from = 0, to = 1 }\n"
+      "[quality.profiles.p]\nrequirements = [ { measure = \"HeadPoseYaw\", max_abs = 3 } ]\n",
+      "HeadPoseYaw");
+  expect_error(
+      "[quality.measures.Sharpness]\nmapping = { kind = \"linear\", from = 0, to = 1 }\n"
+      "[quality.profiles.p]\nrequirements = [ { measure = \"Sharpness\" } ]\n",
+      "exactly one");
+  expect_error("[quality\n", "line");
+  std::filesystem::remove(path);
+  EXPECT_THROW(lq::QualityConfig::load("/nonexistent/quality.toml"), laneface::core::Error);
+}
+
+TEST(QualityMeasures, FrontalDrawnFaceHasSensibleGeometryAndPose) {
+  const auto s = lt::synthetic_face({640, 640}, {320, 260}, 80);
+  const auto r = assess(s.image, s.face);
+  expect_well_formed(r);
+  EXPECT_NEAR(raw(r, "InterEyeDistance"), 80, 0.5);
+  EXPECT_NEAR(raw(r, "LeftwardCropOfTheFaceImage"), 4.0, 0.01);
+  EXPECT_NEAR(raw(r, "MarginAboveOfTheFaceImage"), 260.0 / 80, 0.01);
+  EXPECT_NEAR(raw(r, "HeadPoseYaw"), 0, 2);
+  EXPECT_NEAR(raw(r, "HeadPoseRoll"), 0, 1);
+  EXPECT_NEAR(raw(r, "HeadPosePitch"), 0, 10);
+  EXPECT_NEAR(raw(r, "MouthClosed"), 0, 1e-6);
+  EXPECT_DOUBLE_EQ(raw(r, "SingleFacePresent"), 0);
+  const auto* eyes = r.find("EyesOpen");
+  ASSERT_NE(eyes, nullptr);
+  EXPECT_FALSE(eyes->raw);
+  EXPECT_NE(eyes->failure.find("not loaded"), std::string::npos);
+}
+
+TEST(QualityMeasures, RotatedLandmarksMoveRollByTheRotation) {
+  const auto s = lt::synthetic_face({640, 640}, {320, 300}, 80);
+  const double base = raw(assess(s.image, s.face), "HeadPoseRoll");
+  for (const double deg : {-25.0, -10.0, 10.0, 25.0}) {
+    // Positive angle: counter-clockwise as displayed, which is negative roll.
+    const cv::Mat m = cv::getRotationMatrix2D({320, 300}, deg, 1.0);
+    cv::Mat rotated;
+    cv::warpAffine(s.image, rotated, m, s.image.size());
+    auto face = s.face;
+    for (auto& p : *face.landmarks68) {
+      p = {float(m.at<double>(0, 0) * p.x + m.at<double>(0, 1) * p.y + m.at<double>(0, 2)),
+           float(m.at<double>(1, 0) * p.x + m.at<double>(1, 1) * p.y + m.at<double>(1, 2))};
+    }
+    EXPECT_NEAR(raw(assess(rotated, face), "HeadPoseRoll") - base, -deg, 3) << deg << " degrees";
+  }
+}
+
+TEST(QualityMeasures, BlurredCopyScoresLowerSharpness) {
+  const auto s = lt::synthetic_face({640, 640}, {320, 260}, 80);
+  cv::Mat blurred;
+  cv::GaussianBlur(s.image, blurred, {0, 0}, 3);
+  const double sharp = raw(assess(s.image, s.face), "Sharpness");
+  const double soft = raw(assess(blurred, s.face), "Sharpness");
+  EXPECT_LT(soft, 0.5 * sharp);
+}
+
+TEST(QualityMeasures, DarkenedCopyFailsUnderExposureAndBrightenedFailsOverExposure) {
+  const auto s = lt::synthetic_face({640, 640}, {320, 260}, 80);
+  const auto normal = assess(s.image, s.face);
+  EXPECT_TRUE(assessor().validate(normal, "lane-capture").passed)
+      << assessor().validate(normal, "lane-capture").failures.front();
+  const cv::Mat dark = s.image * 0.12;
+  const auto rd = assess(dark, s.face);
+  EXPECT_GT(raw(rd, "UnderExposurePrevention"), raw(normal, "UnderExposurePrevention") + 0.5);
+  const auto vd = assessor().validate(rd, "lane-capture");
+  EXPECT_FALSE(vd.passed);
+  EXPECT_TRUE(any_contains(vd.failures, "dark pixel fraction")) << vd.failures.size();
+  cv::Mat bright;
+  s.image.convertTo(bright, -1, 1.0, 140);
+  const auto vb = assessor().validate(assess(bright, s.face), "lane-capture");
+  EXPECT_TRUE(any_contains(vb.failures, "bright pixel fraction"));
+}
+
+TEST(QualityMeasures, TenPixelFaceFailsToAssessWithReasons) {
+  const auto s = lt::synthetic_face({200, 200}, {100, 100}, 4);  // face ~10 px wide
+  const auto r = assess(s.image, s.face);
+  expect_well_formed(r);
+  for (const char* name : {"Sharpness", "UnderExposurePrevention", "HeadPoseYaw", "MouthClosed"}) {
+    const auto* m = r.find(name);
+    ASSERT_NE(m, nullptr);
+    EXPECT_FALSE(m->raw) << name;
+    EXPECT_NE(m->failure.find("too small"), std::string::npos) << name << ": " << m->failure;
+  }
+  const auto v = assessor().validate(r, "lane-capture");
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(any_contains(v.failures, "inter-eye distance 4 px below 24 px"));
+  EXPECT_TRUE(any_contains(v.failures, "sharpness cannot be assessed: face too small"));
+  EXPECT_TRUE(std::isfinite(r.unified()));
+  EXPECT_EQ(lq::to_json(r)["measures"]["Sharpness"]["component"], -1);
+}
+
+TEST(QualityMeasures, FaceAtTheBorderFailsToAssessWithReasons) {
+  const auto s = lt::synthetic_face({640, 640}, {20, 300}, 80);  // left half outside
+  const auto r = assess(s.image, s.face);
+  expect_well_formed(r);
+  const auto* sharp = r.find("Sharpness");
+  ASSERT_NE(sharp, nullptr);
+  EXPECT_FALSE(sharp->raw);
+  EXPECT_NE(sharp->failure.find("border"), std::string::npos) << sharp->failure;
+  const auto v = assessor().validate(r, "lane-capture");
+  EXPECT_TRUE(any_contains(v.failures, "left margin 0.25 IED below 0.60 IED"));
+  // Entirely outside, and a degenerate face: results, never exceptions or NaN.
+  for (const cv::Point2f c : {cv::Point2f(-500, -500), cv::Point2f(320, 300)}) {
+    auto t = lt::synthetic_face({640, 640}, {320, 300}, 80);
+    for (auto& p : *t.face.landmarks68) p = c.x < 0 ? p + c : c;
+    expect_well_formed(assess(t.image, t.face));
+  }
+}
+
+TEST(QualityMeasures, SecondFaceOfSimilarSizeIsReported) {
+  const auto s = lt::synthetic_face({640, 640}, {320, 260}, 80);
+  std::vector<laneface::core::Face> faces{s.face, s.face};
+  faces[1].box = {10, 10, 10 + s.face.box.width() * 0.5f, 10 + s.face.box.height() * 0.5f};
+  const auto r = assessor().assess(s.image, faces, 0);
+  EXPECT_NEAR(raw(r, "SingleFacePresent"), 0.5, 1e-3);
+}
+
+TEST(QualityProfiles, FailuresAreSentences) {
+  lq::QualityReport r;
+  r.measures = {{"HeadPoseYaw", 38.2, 15, {}}, {"InterEyeDistance", 31.0, 50, {}}};
+  const auto v = assessor().validate(r, "lane-capture");
+  EXPECT_FALSE(v.passed);
+  EXPECT_TRUE(any_contains(v.failures, "yaw 38° exceeds ±30°"));
+  EXPECT_FALSE(any_contains(v.failures, "inter-eye distance"));  // 31 px meets lane-capture's 24 px
+  EXPECT_TRUE(any_contains(v.failures, "sharpness was not measured"));
+  const auto d = assessor().validate(r, "document");
+  EXPECT_TRUE(any_contains(d.failures, "inter-eye distance 31 px below 60 px"));
+  EXPECT_THROW(assessor().validate(r, "no-such-profile"), laneface::core::Error);
+}
+
+TEST(QualityScope, CheapGateSkipsModelMeasures) {
+  const auto s = lt::synthetic_face({640, 640}, {320, 260}, 80);
+  const auto r = assessor().assess(s.image, std::span(&s.face, 1), 0, lq::Scope::kCheap);
+  EXPECT_EQ(r.find("EyesOpen"), nullptr);
+  EXPECT_NE(r.find("Sharpness"), nullptr);
+  EXPECT_NE(r.find(lq::kUnifiedName), nullptr);
+}
