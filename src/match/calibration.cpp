@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "core/error.hpp"
+#include "core/toml_file.hpp"
 
 namespace laneface::match {
 
@@ -49,17 +50,7 @@ Calibration fit_calibration(const std::string& model_id, std::vector<double> imp
 }
 
 Calibration Calibration::load(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw Error(ErrorKind::kNotFound, path.string() + ": match calibration not found");
-  }
-  toml::table root;
-  try {
-    root = toml::parse_file(path.string());
-  } catch (const toml::parse_error& e) {
-    throw Error(ErrorKind::kConfig, path.string() + ":" + std::to_string(e.source().begin.line) +
-                                        ": " + std::string(e.description()));
-  }
+  const toml::table root = core::read_toml_file(path, "match calibration");
   auto bad = [&](const std::string& what) {
     throw Error(ErrorKind::kConfig, path.string() + ": " + what);
   };

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/error.hpp"
+#include "core/toml_file.hpp"
 
 namespace laneface::quality {
 namespace {
@@ -48,15 +49,7 @@ double Mapping::apply(double raw) const {
 }
 
 QualityConfig QualityConfig::load(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path)) {
-    throw core::Error(core::ErrorKind::kNotFound, path.string() + ": quality config not found");
-  }
-  toml::table root;
-  try {
-    root = toml::parse_file(path.string());
-  } catch (const toml::parse_error& e) {
-    bad(path, "line " + std::to_string(e.source().begin.line), std::string(e.description()));
-  }
+  const toml::table root = core::read_toml_file(path, "quality config");
   const auto* q = root["quality"].as_table();
   if (!q) bad(path, "quality", "missing [quality] table");
   QualityConfig c;

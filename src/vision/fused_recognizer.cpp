@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "core/toml_file.hpp"
 
 namespace laneface::vision {
 
@@ -14,18 +15,8 @@ using core::Error;
 using core::ErrorKind;
 
 FusionParams FusionParams::load(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw Error(ErrorKind::kNotFound,
-                path.string() + ": fusion calibration not found (run laneface calibrate)");
-  }
-  toml::table root;
-  try {
-    root = toml::parse_file(path.string());
-  } catch (const toml::parse_error& e) {
-    throw Error(ErrorKind::kConfig, path.string() + ":" + std::to_string(e.source().begin.line) +
-                                        ": " + std::string(e.description()));
-  }
+  const toml::table root =
+      core::read_toml_file(path, "fusion calibration file (written by laneface calibrate fusion)");
   FusionParams p;
   auto bad = [&](const std::string& what) {
     throw Error(ErrorKind::kConfig, path.string() + ": " + what);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/error.hpp"
+#include "core/toml_file.hpp"
 #include "vision/sha256.hpp"
 
 namespace laneface::vision {
@@ -56,17 +57,7 @@ Manifest Manifest::load(const std::filesystem::path& path) {
   Manifest m;
   m.path_ = path;
   m.directory_ = path.parent_path();
-  toml::table root;
-  try {
-    root = toml::parse_file(path.string());
-  } catch (const toml::parse_error& e) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
-      throw Error(ErrorKind::kNotFound, path.string() + ": model manifest not found");
-    }
-    throw Error(ErrorKind::kConfig, path.string() + ":" + std::to_string(e.source().begin.line) +
-                                        ": " + std::string(e.description()));
-  }
+  const toml::table root = core::read_toml_file(path, "model manifest");
   if (const auto* packages = root["packages"].as_table()) {
     for (const auto& [key, node] : *packages) {
       const std::string where = "packages." + std::string(key.str());

@@ -15,10 +15,7 @@ namespace lt = laneface::test;
 
 namespace {
 
-const lv::FaceEngine& engine() {
-  static const lv::FaceEngine e({.manifest = lt::manifest_path()});
-  return e;
-}
+const lv::FaceEngine& engine() { return lt::shared_engine(); }
 
 }  // namespace
 

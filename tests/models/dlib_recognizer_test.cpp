@@ -22,10 +22,7 @@ namespace lt = laneface::test;
 
 namespace {
 
-const lv::FaceEngine& engine() {
-  static const lv::FaceEngine e({.manifest = lt::manifest_path(), .recognizer = "dlib_resnet"});
-  return e;
-}
+const lv::FaceEngine& engine() { return lt::shared_engine("dlib_resnet"); }
 
 std::vector<std::uint8_t> verified(const lv::Manifest& m, const lv::ModelFile& f) {
   return lv::load_verified_file(m, f.file, f.sha256);

@@ -38,6 +38,17 @@ std::optional<std::filesystem::path> data_root() {
   return std::nullopt;
 }
 
+const vision::FaceEngine& shared_engine(const std::string& recognizer) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<vision::FaceEngine>> engines;
+  std::lock_guard lock(mutex);
+  auto& e = engines[recognizer];
+  if (!e)
+    e = std::make_unique<vision::FaceEngine>(
+        vision::EngineOptions{.manifest = manifest_path(), .recognizer = recognizer});
+  return *e;
+}
+
 std::filesystem::path sample_image(int n) {
   return source_root() / "var" / "samples" / ("sample" + std::to_string(n) + ".jpg");
 }

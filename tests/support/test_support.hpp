@@ -4,7 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <string>
+
+#include "vision/face_engine.hpp"
 
 namespace laneface::test {
 
@@ -14,6 +20,9 @@ std::filesystem::path manifest_path();
 bool models_present();
 // $LANEFACE_DATA, or nullopt.
 std::optional<std::filesystem::path> data_root();
+// One face engine per test process and recognizer id, built on first use (loading models is
+// the slow part of a model test).
+const vision::FaceEngine& shared_engine(const std::string& recognizer = "fr_feature");
 // var/samples/sampleN.jpg fetched by scripts/setup (the @vladmandic/face-api demo photos).
 std::filesystem::path sample_image(int n);
 

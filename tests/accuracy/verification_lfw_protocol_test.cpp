@@ -1,10 +1,9 @@
 // The face engine's accuracy bar on LFW view 2 (grayscale copy): the same protocol and code as
 // `laneface eval lfw`. Bars: 10-fold accuracy >= 98.9 %, TAR >= 96.5 % at FAR 1e-3, and every
 // image accounted for (a missed face is counted and goes through the documented fallback).
-#include "eval/lfw.hpp"
-
 #include <gtest/gtest.h>
 
+#include "eval/lfw.hpp"
 #include "support/test_support.hpp"
 
 namespace lt = laneface::test;

@@ -1,0 +1,13 @@
+#pragma once
+// The one way laneface reads a TOML file: a missing file is Error(kNotFound) saying what the
+// file is (`what`, with a hint where useful); a syntax error is Error(kConfig) naming file and line.
+#include <filesystem>
+#include <string>
+
+#include <toml++/toml.h>
+
+namespace laneface::core {
+
+toml::table read_toml_file(const std::filesystem::path& path, const std::string& what);
+
+}  // namespace laneface::core
