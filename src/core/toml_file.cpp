@@ -12,8 +12,9 @@ toml::table read_toml_file(const std::filesystem::path& path, const std::string&
   try {
     return toml::parse_file(path.string());
   } catch (const toml::parse_error& e) {
-    throw Error(ErrorKind::kConfig, path.string() + ": line " + std::to_string(e.source().begin.line) +
-                                        ": " + std::string(e.description()));
+    throw Error(ErrorKind::kConfig, path.string() + ": line " +
+                                        std::to_string(e.source().begin.line) + ": " +
+                                        std::string(e.description()));
   }
 }
 

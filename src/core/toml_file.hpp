@@ -1,10 +1,11 @@
 #pragma once
 // The one way laneface reads a TOML file: a missing file is Error(kNotFound) saying what the
-// file is (`what`, with a hint where useful); a syntax error is Error(kConfig) naming file and line.
+// file is (`what`, with a hint where useful); a syntax error is Error(kConfig) naming file and
+// line.
+#include <toml++/toml.h>
+
 #include <filesystem>
 #include <string>
-
-#include <toml++/toml.h>
 
 namespace laneface::core {
 
