@@ -1,12 +1,126 @@
 // bench search: search index speed and recall on synthetic galleries; ends with one JSON line.
+// search: a photo's faces searched 1:few / 1:N in galleries loaded from the store.
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <opencv2/core.hpp>
 
 #include "commands.hpp"
+#include "core/error.hpp"
+#include "core/image_io.hpp"
 #include "match/search_bench.hpp"
+#include "match/store_gallery.hpp"
+#include "store/store.hpp"
 
 namespace laneface::app {
+namespace {
+
+// `laneface search`: every face in a photo against the vehicle gallery (the portraits of
+// --documents, 1:few) and the port gallery (portraits and non-US encounter templates, 1:N),
+// both loaded from the store for the engine's recognizer. Prints the top candidates; with
+// --threshold, whether the best one is a match. Audited as a search (counts, no templates).
+void register_search_command(CLI::App& app, Globals& globals, int& exit_code) {
+  struct Flags {
+    std::string db, image, key_file, index = "exact_float";
+    std::vector<std::int64_t> documents;
+    std::optional<double> threshold;
+    std::size_t k = 3;
+    int min_face = 24;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand(
+      "search", "search the faces of a photo in galleries loaded from the store (1:few, 1:N)");
+  cmd->add_option("--db", f->db, "the database file")->required();
+  cmd->add_option("--image", f->image, "the photo")->required();
+  cmd->add_option("--key-file", f->key_file,
+                  "encryption key file (32 bytes or 64 hex); default $LANEFACE_KEY");
+  cmd->add_option("--documents", f->documents,
+                  "store ids of the documents read at the lane (the 1:few gallery)")
+      ->delimiter(',');
+  cmd->add_option("--threshold", f->threshold, "score above which the best candidate matches");
+  cmd->add_option("-k", f->k, "candidates per gallery")->capture_default_str();
+  cmd->add_option("--index", f->index, "port gallery index: exact_float, exact_int8, faiss_ivf")
+      ->capture_default_str();
+  cmd->add_option("--min-face", f->min_face, "smallest face width, pixels")->capture_default_str();
+  cmd->callback([f, &globals, &exit_code] {
+    store::StoreConfig config;
+    config.path = f->db;
+    config.create_if_missing = false;
+    config.key = f->key_file.empty() ? store::key_from_env()
+                                     : std::optional(store::load_key_file(f->key_file));
+    if (!config.key) {
+      throw core::Error(core::ErrorKind::kConfig,
+                        "search: templates are stored encrypted: pass --key-file or set "
+                        "LANEFACE_KEY");
+    }
+    const auto store = store::open_store(config);
+    const cv::Mat img = core::read_image(f->image);
+    const vision::FaceEngine engine(globals.engine_options());
+    const auto& rec = engine.recognizer();
+    const std::string& model = rec.model_id();
+    if (model.rfind("fused", 0) == 0 || model.find('+') != std::string::npos) {
+      throw core::Error(core::ErrorKind::kConfig,
+                        "search: recognizer '" + model +
+                            "' fuses two models and has no gallery; use fr_feature or dlib_resnet");
+    }
+    const auto metric =
+        model.rfind("dlib", 0) == 0 ? match::Metric::kL2 : match::Metric::kInnerProduct;
+    const auto templates = store->load_templates(model, "laneface search");
+    match::StoreGalleryOptions options;
+    options.kind = match::parse_index_kind(f->index);
+    const auto port = match::build_gallery(templates, model, rec.template_size(), metric, options);
+    const auto vehicle =
+        match::build_vehicle_gallery(templates, model, rec.template_size(), metric, f->documents);
+    const auto faces = engine.analyze(img, {.min_face = f->min_face});
+    nlohmann::json out{{"image", std::filesystem::path(f->image).filename().string()},
+                       {"model", model},
+                       {"vehicle_gallery", vehicle.size()},
+                       {"port_gallery", port.size()},
+                       {"faces", nlohmann::json::array()}};
+    if (f->threshold) out["threshold"] = *f->threshold;
+    auto candidates = [&](const match::Gallery& g, const core::Template& t) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& c : g.search(t, f->k)) {
+        list.push_back(
+            {{"template_id", c.entry.template_id},
+             {"subject_id", c.entry.subject_id},
+             {"document_id", c.entry.document_id},
+             {"kind", c.entry.kind == match::EntryKind::kDocument ? "document" : "encounter"},
+             {"score", c.score}});
+      }
+      return list;
+    };
+    for (const auto& face : faces) {
+      const auto t = engine.embed(img, face);
+      nlohmann::json j{{"box", {face.box.x1, face.box.y1, face.box.x2, face.box.y2}},
+                       {"vehicle", candidates(vehicle, t)},
+                       {"port", candidates(port, t)}};
+      if (f->threshold) {
+        // 1:few first, then 1:N, as the matcher does.
+        std::string decision = "not_matched";
+        for (const char* g : {"vehicle", "port"}) {
+          if (!j[g].empty() && j[g][0]["score"].get<double>() > *f->threshold) {
+            decision = std::string("matched_") + g;
+            break;
+          }
+        }
+        j["decision"] = decision;
+      }
+      out["faces"].push_back(j);
+    }
+    store->record_event({"laneface search",
+                         "search",
+                         "",
+                         {{"model", model},
+                          {"faces", faces.size()},
+                          {"vehicle_gallery", vehicle.size()},
+                          {"port_gallery", port.size()}}});
+    std::cout << out.dump() << std::endl;
+    exit_code = 0;
+  });
+}
+
+}  // namespace
 
 void register_match_commands(CLI::App& app, Globals& globals, int& exit_code) {
   auto* bench = app.add_subcommand("bench", "speed measurements (end with one JSON line)");
@@ -39,6 +153,7 @@ void register_match_commands(CLI::App& app, Globals& globals, int& exit_code) {
     std::cout << nlohmann::json{{"bench", "search"}, {"results", report}}.dump() << std::endl;
     exit_code = 0;
   });
+  register_search_command(app, globals, exit_code);
 }
 
 }  // namespace laneface::app

@@ -87,6 +87,42 @@ void register_store_commands(CLI::App& app, Globals& /*globals*/, int& exit_code
       exit_code = 0;
     });
   }
+  {
+    auto* key = app.add_subcommand("key", "the encryption key of photos and templates");
+    key->require_subcommand(1);
+    auto* cmd = key->add_subcommand(
+        "rotate",
+        "re-encrypt every photo and template under a new key in one transaction (audited)");
+    auto db = std::make_shared<std::string>();
+    auto old_key = std::make_shared<std::string>(), new_key = std::make_shared<std::string>();
+    cmd->add_option("--db", *db, "the database file")->required();
+    cmd->add_option("--key-file", *old_key,
+                    "the current key file (32 bytes or 64 hex); default $LANEFACE_KEY");
+    cmd->add_option("--new-key-file", *new_key, "the new key file (32 bytes or 64 hex)")
+        ->required();
+    cmd->callback([=, &exit_code] {
+      store::StoreConfig config;
+      config.path = *db;
+      config.create_if_missing = false;
+      config.key =
+          old_key->empty() ? store::key_from_env() : std::optional(store::load_key_file(*old_key));
+      if (!config.key) {
+        throw core::Error(core::ErrorKind::kConfig,
+                          "key rotate: the current key is needed: pass --key-file or set "
+                          "LANEFACE_KEY");
+      }
+      const store::Key next = store::load_key_file(*new_key);  // checked before anything changes
+      const auto s = store::open_store(config);  // fails when the current key is wrong
+      s->rotate_key(next, "laneface key rotate");
+      const auto stats = s->stats();
+      std::cout << nlohmann::json{{"rotated", true},
+                                  {"photos", stats.photos},
+                                  {"templates", stats.templates}}
+                       .dump()
+                << std::endl;
+      exit_code = 0;
+    });
+  }
 }
 
 }  // namespace laneface::app

@@ -66,10 +66,11 @@ nlohmann::json run_identify(const vision::FaceEngine& engine, const IdentifyOpti
     std::string image, identity;
     std::optional<core::Template> t;
     double suitability = 0;
+    std::optional<PhotoQuality> quality;  // with options.assess
   };
   std::vector<Item> items;
   for (const auto& row : labels.rows)
-    items.push_back({row.fields[col_image], row.fields[col_id], {}, 0});
+    items.push_back({row.fields[col_image], row.fields[col_id], {}, 0, {}});
   if (items.empty()) throw core::Error(core::ErrorKind::kInvalidInput, labels.name + ": no rows");
 
   const auto start = std::chrono::steady_clock::now();
@@ -80,9 +81,10 @@ nlohmann::json run_identify(const vision::FaceEngine& engine, const IdentifyOpti
         auto faces = engine.detector().detect(img, {.min_face = options.min_face});
         const auto k = vision::face_of_interest(faces, img.size());
         if (!k) return;
-        core::Face face = faces[*k];
+        core::Face& face = faces[*k];
         engine.add_landmarks(img, face);
         items[i].suitability = portrait_suitability(face);
+        if (options.assess) items[i].quality = options.assess(img, faces, *k);
         items[i].t = engine.embed(img, face);
       },
       [&](std::size_t done) {
@@ -104,12 +106,22 @@ nlohmann::json run_identify(const vision::FaceEngine& engine, const IdentifyOpti
   std::map<std::string, bool> enrolled;
   for (std::size_t i = 0; i < ids.size(); ++i) enrolled[ids[i]] = i % 2 == 0;
 
-  // Each enrolled identity's portrait: the most suitable photo with a face.
+  // Each enrolled identity's portrait: the photo with a face that best meets the `document`
+  // profile (with an assessor), else the most suitable by geometry.
+  auto better_portrait = [&](const Item& a, const Item& b) {
+    if (a.quality && b.quality) {
+      if (a.quality->document != b.quality->document) return a.quality->document;
+      if (a.quality->document_failures != b.quality->document_failures)
+        return a.quality->document_failures < b.quality->document_failures;
+      if (a.quality->unified != b.quality->unified) return a.quality->unified > b.quality->unified;
+    }
+    return a.suitability > b.suitability;
+  };
   std::map<std::string, std::size_t> portrait;
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!enrolled[items[i].identity] || !items[i].t) continue;
     const auto it = portrait.find(items[i].identity);
-    if (it == portrait.end() || items[i].suitability > items[it->second].suitability)
+    if (it == portrait.end() || better_portrait(items[i], items[it->second]))
       portrait[items[i].identity] = i;
   }
   std::vector<std::size_t> gallery;
@@ -163,6 +175,37 @@ nlohmann::json run_identify(const vision::FaceEngine& engine, const IdentifyOpti
   for (std::size_t j = 1; j < n_scores; ++j) {
     out["parts"][fused->parts()[j - 1]->model_id()] =
         identification_metrics(scores[j], {1e-2, 1e-3});
+  }
+  if (options.assess) {
+    std::size_t portraits_passing = 0;
+    for (const std::size_t g : gallery) portraits_passing += items[g].quality->document;
+    out["gallery_selection"] = "best meets the document profile";
+    out["portraits_passing_document"] = portraits_passing;
+    // The same searches with probes whose face fails `lane-capture` left out (a lane would
+    // recapture them). Probes without a face stay, counted as misses, as above.
+    auto discarded = [&](const IdentifyScores::Probe& p) {
+      return p.has_face && !items[p.item].quality->lane_capture;
+    };
+    std::size_t mated_discarded = 0, nonmated_discarded = 0;
+    for (const auto& p : scores[0].probes) {
+      if (discarded(p)) ++(p.mated ? mated_discarded : nonmated_discarded);
+    }
+    auto kept = [&](const IdentifyScores& s) {
+      IdentifyScores k;
+      for (const auto& p : s.probes)
+        if (!discarded(p)) k.probes.push_back(p);
+      return k;
+    };
+    auto& d = out["lane_capture_discarded"];
+    d = identification_metrics(kept(scores[0]), {1e-2, 1e-3});
+    d["discarded_mated"] = mated_discarded;
+    d["discarded_nonmated"] = nonmated_discarded;
+    for (std::size_t j = 1; j < n_scores; ++j) {
+      d["parts"][fused->parts()[j - 1]->model_id()] =
+          identification_metrics(kept(scores[j]), {1e-2, 1e-3});
+    }
+  } else {
+    out["gallery_selection"] = "most frontal and largest face (geometry)";
   }
   // The strongest false candidates, for a reader to check by eye (labels, look-alikes).
   std::vector<const IdentifyScores::Probe*> nonmated;

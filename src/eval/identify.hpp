@@ -5,17 +5,37 @@
 // are mated probes; every photo of the other half is a non-mated probe. Reports rank-1 and
 // FNIR at fixed FPIR (ISO/IEC 19795-1), failures to acquire counted as misses.
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "vision/face_engine.hpp"
 
 namespace laneface::eval {
+
+// What the quality profiles say about one photo's face of interest (see PhotoAssessor).
+struct PhotoQuality {
+  bool lane_capture = false;  // passes the `lane-capture` profile
+  bool document = false;      // passes the `document` profile
+  int document_failures = 0;  // failed requirements of the `document` profile
+  double unified = 0;         // unified quality score, 0..100
+};
+
+// Assesses faces[index] of a photo (faces[index] has its landmarks; the others only boxes).
+// Must be thread-safe. Supplied by the caller so that eval does not depend on quality.
+using PhotoAssessor = std::function<PhotoQuality(
+    const cv::Mat& bgr, std::span<const core::Face> faces, std::size_t index)>;
 
 struct IdentifyOptions {
   std::filesystem::path data;
   int threads = 2;
   int min_face = 24;
   bool quiet = false;
+  // With an assessor: each enrolled identity's portrait is the photo that best meets the
+  // `document` profile (passes it; else fewest failed requirements; then highest unified
+  // score), and the report adds the figures with probes failing `lane-capture` discarded.
+  // Without one: the portrait is the most suitable by geometry (portrait_suitability).
+  PhotoAssessor assess;
 };
 
 nlohmann::json run_identify(const vision::FaceEngine& engine, const IdentifyOptions& options);

@@ -38,11 +38,45 @@ bool all_alpha(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalpha(c) != 0; });
 }
 
+// A field value as an error message may echo it: valid UTF-8 kept, every invalid byte and
+// control character shown as '?', at most `max` bytes. (Found by tests/fuzz/fuzz_enrol_csv: an
+// invalid byte echoed into a message made the JSON report unprintable.)
+std::string shown(const std::string& s, std::size_t max = 64) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < s.size() && out.size() < max) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80           ? 1
+                          : (c >> 5) == 0x6  ? 2
+                          : (c >> 4) == 0xe  ? 3
+                          : (c >> 3) == 0x1e ? 4
+                                             : 0;
+    bool ok = n > 0 && i + n <= s.size() && !(n == 2 && c < 0xc2) && c <= 0xf4;
+    for (std::size_t k = 1; ok && k < n; ++k)
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (ok && n >= 3) {  // no overlong forms, no surrogates, nothing above U+10FFFF
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) && !(c == 0xf0 && c1 < 0x90) &&
+           !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (!ok || (n == 1 && (c < 0x20 || c == 0x7f))) {
+      out += '?';
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return i < s.size() ? out + "..." : out;
+}
+
 }  // namespace
 
 nlohmann::json EnrolCsv::errors_json() const {
   auto out = nlohmann::json::array();
-  for (const auto& e : errors) out.push_back({{"line", e.line}, {"error", e.message}});
+  // Messages may quote file names or exception texts: keep the report printable as JSON.
+  for (const auto& e : errors)
+    out.push_back({{"line", e.line}, {"error", shown(e.message, std::string::npos)}});
   return out;
 }
 
@@ -64,18 +98,19 @@ EnrolCsv parse_enrol_csv(const std::string& text, const std::string& name,
 
     d.number = upper(field(col.number));
     if (d.number.empty() || d.number.size() > kMaxNumber || !all_alnum(d.number)) {
-      problems.push_back("number '" + d.number + "' must be 1 to 32 letters and digits");
+      problems.push_back("number '" + shown(d.number) + "' must be 1 to 32 letters and digits");
     }
     if (const auto type = parse_enum<DocumentType>(lower(field(col.type)))) {
       d.type = *type;
     } else {
-      problems.push_back("type '" + field(col.type) +
+      problems.push_back("type '" + shown(field(col.type)) +
                          "' is not one of passport, visa, permanent_resident_card, passport_card, "
                          "enhanced_licence");
     }
     d.country = upper(field(col.country));
     if (d.country.size() != 3 || !all_alpha(d.country)) {
-      problems.push_back("country '" + field(col.country) + "' must be a three-letter ICAO code");
+      problems.push_back("country '" + shown(field(col.country)) +
+                         "' must be a three-letter ICAO code");
     }
     d.holder_name = field(col.holder);
     if (d.holder_name.empty() || d.holder_name.size() > kMaxName) {
@@ -85,19 +120,20 @@ EnrolCsv parse_enrol_csv(const std::string& text, const std::string& name,
         dob && dob->year() >= std::chrono::year(1900)) {
       d.date_of_birth = *dob;
     } else {
-      problems.push_back("date_of_birth '" + field(col.dob) +
+      problems.push_back("date_of_birth '" + shown(field(col.dob)) +
                          "' is not a date YYYY-MM-DD from 1900 on");
     }
     const std::string citizenship = lower(field(col.citizenship));
     if (citizenship == "us" || citizenship == "non-us") {
       d.citizenship = citizenship == "us" ? Citizenship::kUs : Citizenship::kNonUs;
     } else {
-      problems.push_back("citizenship '" + field(col.citizenship) + "' must be US or non-US");
+      problems.push_back("citizenship '" + shown(field(col.citizenship)) +
+                         "' must be US or non-US");
     }
     if (const std::string until = field(col.until); !until.empty()) {
       d.admitted_until = parse_date(until);
       if (!d.admitted_until)
-        problems.push_back("admitted_until '" + until + "' is not a date YYYY-MM-DD");
+        problems.push_back("admitted_until '" + shown(until) + "' is not a date YYYY-MM-DD");
       if (citizenship == "us") {
         problems.push_back("admitted_until applies to non-US travellers only");
       }
@@ -106,7 +142,7 @@ EnrolCsv parse_enrol_csv(const std::string& text, const std::string& name,
     if (portrait.empty()) {
       problems.push_back("portrait path is missing");
     } else if (checks.portrait_exists && !checks.portrait_exists(portrait)) {
-      problems.push_back("portrait '" + portrait + "' not found");
+      problems.push_back("portrait '" + shown(portrait) + "' not found");
     }
     if (problems.empty()) {
       const std::string key = describe(d.key());

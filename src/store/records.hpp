@@ -120,6 +120,13 @@ struct StoredTemplate {
   TemplateOwner owner;
   core::Template value;
   TimePoint created_at{};
+  // Resolved by load_templates for galleries: the subject the template belongs to (through
+  // its document or its occupant; 0 for an encounter matched to nobody), the document for a
+  // portrait template (else 0), and the subject's citizenship class (any US document makes
+  // it US; nullopt when the subject is unknown).
+  Id subject_id = 0;
+  Id document_id = 0;
+  std::optional<Citizenship> citizenship;
 };
 
 // One person in one vehicle pass.
@@ -234,5 +241,80 @@ struct StoreStats {
                match_decisions = 0, officer_decisions = 0, audit_entries = 0;
   nlohmann::json to_json() const;
 };
+
+// --- Access control of the service (users, sessions) and record listings ---
+
+enum class UserRole { kOfficer, kSupervisor, kAuditor, kAdmin };
+template <>
+struct EnumNames<UserRole> {
+  static constexpr std::array<std::string_view, 4> kNames{"officer", "supervisor", "auditor",
+                                                          "admin"};
+};
+
+// A user of the service. password_hash is a libsodium crypto_pwhash_str string (argon2id);
+// the store never sees a password.
+struct User {
+  Id id = 0;
+  std::string name;
+  UserRole role = UserRole::kOfficer;
+  std::string password_hash;
+  bool active = true;
+  TimePoint created_at{};
+};
+
+// A login session. Only a hash of the token is stored (the token itself is a random secret
+// the client holds).
+struct Session {
+  std::string token_hash;  // hex
+  Id user_id = 0;
+  std::string user_name;               // filled by find_session
+  UserRole role = UserRole::kOfficer;  // filled by find_session
+  TimePoint created_at{};
+  TimePoint expires_at{};
+};
+
+// Filters of Store::list_crossings; each set filter must hold. Newest first.
+struct CrossingQuery {
+  std::optional<TimePoint> from, to;  // from <= time < to
+  std::optional<std::string> lane;
+  std::optional<Direction> direction;
+  std::optional<std::string> document;  // number of a document of an identified occupant
+  // A match outcome (matched, not_matched, not_captured) or an officer outcome (confirmed,
+  // rejected, referred) of any occupant.
+  std::optional<std::string> outcome;
+  std::int64_t offset = 0;
+  std::int64_t limit = 50;
+};
+
+// One occupant as a listing shows it: the latest match decision, the officer decisions, the
+// document the match names and the ids of the occupant's photos (never their bytes).
+struct OccupantRecord {
+  Occupant occupant;
+  std::optional<MatchDecision> match;
+  std::optional<Document> document;
+  std::vector<OfficerDecision> officer_decisions;
+  std::vector<Id> photo_ids;
+};
+
+struct CrossingRecord {
+  Crossing crossing;  // without occupants: see `occupants`
+  std::vector<OccupantRecord> occupants;
+};
+
+struct CrossingPage {
+  std::int64_t total = 0;  // crossings matching the filters, all pages
+  std::vector<CrossingRecord> items;
+};
+
+// Filters of Store::audit_entries.
+struct AuditQuery {
+  Id after_seq = 0;           // entries with seq > after_seq (ascending) ...
+  bool newest_first = false;  // ... or, when set, the newest entries (descending)
+  std::optional<std::string> action;
+  std::optional<std::string> actor;
+  std::int64_t limit = 100;
+};
+
+nlohmann::json to_json(const CrossingRecord& record);
 
 }  // namespace laneface::store

@@ -93,6 +93,29 @@ class Store {
   // audit entry with counts. The returned template ids are for search indexes to drop.
   virtual RetentionReport run_retention(TimePoint now, const std::string& actor) = 0;
 
+  // --- Users and sessions (the service's access control) ---
+  // Adds a user; audited (name and role, never the hash). Throws Error(kInvalidInput) for an
+  // empty name or hash, or a name already taken.
+  virtual User add_user(const User& user, const std::string& actor) = 0;
+  virtual std::optional<User> find_user(const std::string& name) = 0;
+  virtual std::vector<User> list_users() = 0;  // by id; hashes included
+  // Sessions are stored by token hash; find_session fills the user's name and role and
+  // returns nothing for an unknown token or an inactive user (expiry is the caller's check).
+  virtual void add_session(const Session& session) = 0;
+  virtual std::optional<Session> find_session(const std::string& token_hash) = 0;
+  virtual void delete_session(const std::string& token_hash) = 0;
+  virtual std::int64_t delete_expired_sessions(TimePoint now) = 0;
+
+  // --- Listings for the service (no photo or template bytes; not audited) ---
+  virtual CrossingPage list_crossings(const CrossingQuery& query) = 0;
+  virtual std::optional<CrossingRecord> crossing_record(Id crossing_id) = 0;
+  virtual std::vector<AuditEntry> audit_entries(const AuditQuery& query) = 0;
+  // Every enrolled document, by id (a lane's document gallery is built from these and the
+  // document templates).
+  virtual std::vector<Document> list_documents() = 0;
+  // The occupant a photo belongs to; nullopt when there is no such photo.
+  virtual std::optional<Id> photo_occupant(Id photo_id) = 0;
+
   // "ok", or the problems the database reports about its own file.
   virtual std::string integrity_check() = 0;
   virtual StoreStats stats() = 0;

@@ -120,7 +120,28 @@ CREATE TABLE meta (
 );
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations{kV1};
+// v2: users and sessions of the service (issue 6), and an index for lane listings.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('officer', 'supervisor', 'auditor', 'admin')),
+  password_hash TEXT NOT NULL,
+  active INTEGER NOT NULL CHECK (active IN (0, 1)),
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users (id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+CREATE INDEX crossings_lane_time ON crossings (lane, time);
+CREATE INDEX encounter_photos_occupant ON encounter_photos (occupant_id);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations{kV1, kV2};
 
 }  // namespace
 

@@ -144,8 +144,14 @@ class SqliteStore final : public Store {
     Transaction tx(db_);
     std::vector<StoredTemplate> out;
     auto& st = db_.prepare(
-        "SELECT id, subject_id, document_id, occupant_id, dimension, sealed, created_at"
-        " FROM templates WHERE model_id = ? ORDER BY id");
+        "SELECT t.id, t.subject_id, t.document_id, t.occupant_id, t.dimension, t.sealed,"
+        " t.created_at, COALESCE(t.subject_id, d.subject_id, o.subject_id) AS owner_subject,"
+        " CASE WHEN COALESCE(t.subject_id, d.subject_id, o.subject_id) IS NULL THEN NULL"
+        " WHEN EXISTS (SELECT 1 FROM documents u WHERE u.subject_id ="
+        " COALESCE(t.subject_id, d.subject_id, o.subject_id) AND u.citizenship = 'US')"
+        " THEN 'US' ELSE 'non-US' END"
+        " FROM templates t LEFT JOIN documents d ON d.id = t.document_id"
+        " LEFT JOIN occupants o ON o.id = t.occupant_id WHERE t.model_id = ? ORDER BY t.id");
     st.bind_all(model_id);
     while (st.step()) {
       StoredTemplate t;
@@ -164,6 +170,9 @@ class SqliteStore final : public Store {
       t.value.values.resize(dim);
       std::memcpy(t.value.values.data(), plain.data(), plain.size());
       t.created_at = time_of(st.int64(6));
+      t.subject_id = st.is_null(7) ? 0 : st.int64(7);
+      t.document_id = st.is_null(2) ? 0 : st.int64(2);
+      if (!st.is_null(8)) t.citizenship = parse_enum<Citizenship>(st.text(8));
       out.push_back(std::move(t));
     }
     append_audit({actor, "template_load", "model:" + model_id, {{"count", out.size()}}});
@@ -472,6 +481,212 @@ class SqliteStore final : public Store {
     return report;
   }
 
+  User add_user(const User& user, const std::string& actor) override {
+    if (user.name.empty() || user.password_hash.empty()) {
+      throw Error(ErrorKind::kInvalidInput, "user: a name and a password hash are needed");
+    }
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    auto& q = db_.prepare("SELECT 1 FROM users WHERE name = ?");
+    const bool taken = q.bind_all(user.name).step();
+    q.reset();
+    if (taken) throw Error(ErrorKind::kInvalidInput, "user '" + user.name + "' already exists");
+    User u = user;
+    u.created_at = clock_->now();
+    db_.prepare(
+           "INSERT INTO users (name, role, password_hash, active, created_at) VALUES (?, ?, ?, ?, "
+           "?)")
+        .bind_all(u.name, to_string(u.role), u.password_hash, u.active ? 1 : 0, ms(u.created_at))
+        .run();
+    u.id = db_.last_insert_id();
+    append_audit({actor,
+                  "user_add",
+                  "user:" + std::to_string(u.id),
+                  {{"name", u.name}, {"role", to_string(u.role)}}});
+    tx.commit();
+    return u;
+  }
+
+  std::optional<User> find_user(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_, Transaction::Mode::kRead);
+    auto& st = db_.prepare(
+        "SELECT id, name, role, password_hash, active, created_at FROM users WHERE name = ?");
+    st.bind_all(name);
+    std::optional<User> out;
+    if (st.step()) out = user_row(st);
+    st.reset();
+    return out;
+  }
+
+  std::vector<User> list_users() override {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_, Transaction::Mode::kRead);
+    auto& st = db_.prepare(
+        "SELECT id, name, role, password_hash, active, created_at FROM users ORDER BY id");
+    std::vector<User> out;
+    while (st.step()) out.push_back(user_row(st));
+    return out;
+  }
+
+  void add_session(const Session& session) override {
+    if (session.token_hash.empty())
+      throw Error(ErrorKind::kInvalidInput, "session: the token hash is empty");
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    require_row("SELECT 1 FROM users WHERE id = ?", session.user_id, "user");
+    db_.prepare(
+           "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+        .bind_all(session.token_hash, session.user_id, ms(session.created_at),
+                  ms(session.expires_at))
+        .run();
+    tx.commit();
+  }
+
+  std::optional<Session> find_session(const std::string& token_hash) override {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_, Transaction::Mode::kRead);
+    auto& st = db_.prepare(
+        "SELECT s.token_hash, s.user_id, u.name, u.role, s.created_at, s.expires_at FROM sessions "
+        "s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.active = 1");
+    st.bind_all(token_hash);
+    std::optional<Session> out;
+    if (st.step()) {
+      out = Session{st.text(0),           st.int64(1),
+                    st.text(2),           enum_column<UserRole>(st, 3),
+                    time_of(st.int64(4)), time_of(st.int64(5))};
+    }
+    st.reset();
+    return out;
+  }
+
+  void delete_session(const std::string& token_hash) override {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    db_.prepare("DELETE FROM sessions WHERE token_hash = ?").bind_all(token_hash).run();
+    tx.commit();
+  }
+
+  std::int64_t delete_expired_sessions(TimePoint now) override {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    auto& c = db_.prepare("SELECT COUNT(*) FROM sessions WHERE expires_at <= ?");
+    c.bind_all(ms(now)).step();
+    const auto n = c.int64(0);
+    c.reset();
+    db_.prepare("DELETE FROM sessions WHERE expires_at <= ?").bind_all(ms(now)).run();
+    tx.commit();
+    return n;
+  }
+
+  CrossingPage list_crossings(const CrossingQuery& q) override {
+    if (q.limit < 0 || q.limit > 1000 || q.offset < 0) {
+      throw Error(ErrorKind::kInvalidInput,
+                  "crossing listing: limit must be 0..1000 and offset not negative");
+    }
+    // Fixed SQL fragments per set filter; every value is bound.
+    std::string where = " WHERE 1 = 1";
+    if (q.from) where += " AND c.time >= ?";
+    if (q.to) where += " AND c.time < ?";
+    if (q.lane) where += " AND c.lane = ?";
+    if (q.direction) where += " AND c.direction = ?";
+    if (q.document) {
+      where +=
+          " AND EXISTS (SELECT 1 FROM occupants o JOIN documents d ON d.subject_id = o.subject_id"
+          " WHERE o.crossing_id = c.id AND d.number = ?)";
+    }
+    if (q.outcome) {
+      where +=
+          " AND EXISTS (SELECT 1 FROM occupants o WHERE o.crossing_id = c.id AND ("
+          "EXISTS (SELECT 1 FROM match_decisions m WHERE m.occupant_id = o.id AND m.outcome = ?)"
+          " OR EXISTS (SELECT 1 FROM officer_decisions f WHERE f.occupant_id = o.id AND "
+          "f.outcome = ?)))";
+    }
+    auto bind_filters = [&](Statement& st) {
+      int i = 0;
+      if (q.from) st.bind(++i, ms(*q.from));
+      if (q.to) st.bind(++i, ms(*q.to));
+      if (q.lane) st.bind(++i, *q.lane);
+      if (q.direction) st.bind(++i, to_string(*q.direction));
+      if (q.document) st.bind(++i, *q.document);
+      if (q.outcome) {
+        st.bind(++i, *q.outcome);
+        st.bind(++i, *q.outcome);
+      }
+      return i;
+    };
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_, Transaction::Mode::kRead);
+    CrossingPage page;
+    auto& count = db_.prepare("SELECT COUNT(*) FROM crossings c" + where);
+    bind_filters(count);
+    count.step();
+    page.total = count.int64(0);
+    count.reset();
+    auto& st = db_.prepare("SELECT c.id FROM crossings c" + where +
+                           " ORDER BY c.time DESC, c.id DESC LIMIT ? OFFSET ?");
+    const int n = bind_filters(st);
+    st.bind(n + 1, q.limit).bind(n + 2, q.offset);
+    std::vector<Id> ids;
+    while (st.step()) ids.push_back(st.int64(0));
+    for (const Id id : ids) {
+      if (auto r = crossing_record_locked(id)) page.items.push_back(std::move(*r));
+    }
+    return page;
+  }
+
+  std::optional<CrossingRecord> crossing_record(Id crossing_id) override {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_, Transaction::Mode::kRead);
+    return crossing_record_locked(crossing_id);
+  }
+
+  std::vector<AuditEntry> audit_entries(const AuditQuery& q) override {
+    if (q.limit < 0 || q.limit > 10000)
+      throw Error(ErrorKind::kInvalidInput, "audit listing: limit must be 0..10000");
+    std::string sql =
+        "SELECT seq, time, actor, action, subject_ref, details, hash FROM audit_log WHERE seq > ?";
+    if (q.action) sql += " AND action = ?";
+    if (q.actor) sql += " AND actor = ?";
+    sql += q.newest_first ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq LIMIT ?";
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_, Transaction::Mode::kRead);
+    auto& st = db_.prepare(sql);
+    int i = 0;
+    st.bind(++i, q.after_seq);
+    if (q.action) st.bind(++i, *q.action);
+    if (q.actor) st.bind(++i, *q.actor);
+    st.bind(++i, q.limit);
+    std::vector<AuditEntry> out;
+    while (st.step()) {
+      out.push_back({st.int64(0), time_of(st.int64(1)), st.text(2), st.text(3), st.text(4),
+                     st.text(5), to_sha(st.blob(6))});
+    }
+    return out;
+  }
+
+  std::vector<Document> list_documents() override {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_, Transaction::Mode::kRead);
+    std::vector<Id> ids;
+    auto& st = db_.prepare("SELECT id FROM documents ORDER BY id");
+    while (st.step()) ids.push_back(st.int64(0));
+    std::vector<Document> out;
+    for (const Id id : ids)
+      if (auto d = document_by_id(id)) out.push_back(std::move(*d));
+    return out;
+  }
+
+  std::optional<Id> photo_occupant(Id photo_id) override {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_, Transaction::Mode::kRead);
+    auto& st = db_.prepare("SELECT occupant_id FROM encounter_photos WHERE id = ?");
+    std::optional<Id> out;
+    if (st.bind_all(photo_id).step()) out = st.int64(0);
+    st.reset();
+    return out;
+  }
+
   std::string integrity_check() override {
     std::lock_guard lock(mutex_);
     auto& st = db_.prepare("PRAGMA integrity_check");
@@ -660,6 +875,76 @@ class SqliteStore final : public Store {
                              enum_column<CaptureStatus>(o, 3), o.opt_int64(4)});
     }
     return c;
+  }
+
+  static User user_row(const Statement& st) {
+    return {st.int64(0), st.text(1),       enum_column<UserRole>(st, 2),
+            st.text(3),  st.int64(4) != 0, time_of(st.int64(5))};
+  }
+
+  std::optional<Document> document_by_id(Id id) {
+    auto& st = db_.prepare(
+        "SELECT id, subject_id, type, number, country, holder_name, date_of_birth, citizenship,"
+        " admitted_until FROM documents WHERE id = ?");
+    if (!st.bind_all(id).step()) return std::nullopt;
+    Document d;
+    d.id = st.int64(0);
+    d.subject_id = st.int64(1);
+    d.type = enum_column<DocumentType>(st, 2);
+    d.number = st.text(3);
+    d.country = st.text(4);
+    d.holder_name = st.text(5);
+    d.date_of_birth = parse_date(st.text(6)).value_or(Date{});
+    d.citizenship = enum_column<Citizenship>(st, 7);
+    if (const auto until = st.opt_text(8)) d.admitted_until = parse_date(*until);
+    st.reset();
+    return d;
+  }
+
+  std::optional<CrossingRecord> crossing_record_locked(Id id) {
+    auto crossing = find_crossing_locked(id);
+    if (!crossing) return std::nullopt;
+    CrossingRecord r;
+    for (auto& o : crossing->occupants) {
+      OccupantRecord rec;
+      rec.occupant = o;
+      auto& m = db_.prepare(
+          "SELECT id, occupant_id, outcome, subject_id, document_id, score, gallery, model_id,"
+          " threshold FROM match_decisions WHERE occupant_id = ? ORDER BY id DESC LIMIT 1");
+      if (m.bind_all(o.id).step()) {
+        std::optional<Gallery> gallery;
+        if (!m.is_null(6)) gallery = enum_column<Gallery>(m, 6);
+        rec.match = MatchDecision{m.int64(0),     m.int64(1),     enum_column<MatchOutcome>(m, 2),
+                                  m.opt_int64(3), m.opt_int64(4), m.opt_real(5),
+                                  gallery,        m.text(7),      m.opt_real(8)};
+      }
+      m.reset();
+      auto& f = db_.prepare(
+          "SELECT id, occupant_id, officer, outcome, subject_id, note FROM officer_decisions"
+          " WHERE occupant_id = ? ORDER BY id");
+      f.bind_all(o.id);
+      while (f.step()) {
+        rec.officer_decisions.push_back({f.int64(0), f.int64(1), f.text(2),
+                                         enum_column<OfficerOutcome>(f, 3), f.opt_int64(4),
+                                         f.text(5)});
+      }
+      auto& p = db_.prepare("SELECT id FROM encounter_photos WHERE occupant_id = ? ORDER BY id");
+      p.bind_all(o.id);
+      while (p.step()) rec.photo_ids.push_back(p.int64(0));
+      if (rec.match && rec.match->document_id) {
+        rec.document = document_by_id(*rec.match->document_id);
+      } else if (o.subject_id) {
+        auto& d = db_.prepare("SELECT id FROM documents WHERE subject_id = ? ORDER BY id LIMIT 1");
+        std::optional<Id> doc;
+        if (d.bind_all(*o.subject_id).step()) doc = d.int64(0);
+        d.reset();
+        if (doc) rec.document = document_by_id(*doc);
+      }
+      r.occupants.push_back(std::move(rec));
+    }
+    crossing->occupants.clear();
+    r.crossing = std::move(*crossing);
+    return r;
   }
 
   void set_occupant_subject(Id occupant_id, Id subject_id) {
