@@ -4,11 +4,14 @@
 #include <iostream>
 #include <memory>
 #include <opencv2/core.hpp>
+#include <optional>
+#include <span>
 
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "eval/identify.hpp"
 #include "eval/lfw.hpp"
+#include "quality/assessor.hpp"
 
 namespace laneface::app {
 
@@ -57,14 +60,38 @@ void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
     auto* cmd =
         eval->add_subcommand("identify", "1:N identification: rank-1, FNIR at FPIR 1e-2 and 1e-3");
     auto data = std::make_shared<std::string>();
+    auto quality_config =
+        std::make_shared<std::string>(quality::default_quality_config_path().string());
+    auto no_quality = std::make_shared<bool>(false);
     cmd->add_option("--data", *data,
                     "folder with labels.csv (image,identity) (default: $LANEFACE_DATA/celeba-dev)");
+    cmd->add_option("--quality-config", *quality_config,
+                    "quality config: portraits chosen by the `document` profile, probes failing "
+                    "`lane-capture` discarded in a second set of figures")
+        ->capture_default_str();
+    cmd->add_flag("--no-quality", *no_quality,
+                  "choose portraits by face geometry only; no discard figures");
     cmd->callback([=, &globals, &exit_code] {
       eval::IdentifyOptions o;
       o.data = data_root(*data, "celeba-dev");
       o.threads = globals.threads;
       cv::setNumThreads(1);
       const vision::FaceEngine engine(globals.engine_options());
+      std::optional<quality::Assessor> assessor;
+      if (!*no_quality) {
+        assessor.emplace(quality::QualityConfig::load(*quality_config),
+                         quality::Assessor::load_models(engine.manifest()));
+        o.assess = [&assessor](const cv::Mat& img, std::span<const core::Face> faces,
+                               std::size_t k) {
+          const auto report = assessor->assess(img, faces, k);
+          const auto document = assessor->validate(report, "document");
+          return eval::PhotoQuality{
+              .lane_capture = assessor->validate(report, "lane-capture").passed,
+              .document = document.passed,
+              .document_failures = int(document.failures.size()),
+              .unified = report.unified()};
+        };
+      }
       const auto r = eval::run_identify(engine, o);
       std::fprintf(stderr,
                    "identify: rank-1 %.2f %%, FNIR %.2f %% at FPIR 1e-2, %.2f %% at 1e-3 (%d "
@@ -73,6 +100,16 @@ void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
                    100 * r["fnir_at_fpir"]["fpir_0.01"]["fnir"].get<double>(),
                    100 * r["fnir_at_fpir"]["fpir_0.001"]["fnir"].get<double>(),
                    r["mated_searches"].get<int>(), r["nonmated_searches"].get<int>());
+      if (r.contains("lane_capture_discarded")) {
+        const auto& d = r["lane_capture_discarded"];
+        std::fprintf(stderr,
+                     "identify, probes failing lane-capture discarded (%d mated, %d non-mated): "
+                     "rank-1 %.2f %%, FNIR %.2f %% at FPIR 1e-2, %.2f %% at 1e-3\n",
+                     d["discarded_mated"].get<int>(), d["discarded_nonmated"].get<int>(),
+                     100 * d["rank1"].get<double>(),
+                     100 * d["fnir_at_fpir"]["fpir_0.01"]["fnir"].get<double>(),
+                     100 * d["fnir_at_fpir"]["fpir_0.001"]["fnir"].get<double>());
+      }
       std::cout << r.dump() << std::endl;
       exit_code = 0;
     });

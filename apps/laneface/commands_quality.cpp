@@ -107,6 +107,53 @@ void register_quality_commands(CLI::App& app, Globals& globals, int& exit_code) 
   });
   // eval edc: registered under the existing `eval` command (register_eval_commands runs first).
   auto* eval = app.get_subcommand("eval");
+  auto* survey = eval->add_subcommand(
+      "quality",
+      "quality of the main face of every image in a labels.csv folder: per-measure counts, "
+      "failure reasons, ranges, profile pass counts and cost per face (JSON); exit 1 when any "
+      "report holds a non-finite value or a failure without a reason");
+  auto survey_data = std::make_shared<std::string>();
+  auto survey_config =
+      std::make_shared<std::string>(quality::default_quality_config_path().string());
+  auto survey_cheap = std::make_shared<bool>(false);
+  auto survey_limit = std::make_shared<std::size_t>(0);
+  survey->add_option("--data", *survey_data,
+                     "folder with labels.csv (column image) (default: $LANEFACE_DATA/celeba-dev)");
+  survey->add_option("--config", *survey_config, "quality config (TOML)")->capture_default_str();
+  survey->add_flag("--cheap", *survey_cheap, "only the cheap measures (the early gate)");
+  survey->add_option("--limit", *survey_limit, "only the first N images (0: all)");
+  survey->callback([=, &globals, &exit_code] {
+    eval::SurveyOptions o;
+    if (!survey_data->empty()) {
+      o.data = *survey_data;
+    } else if (const char* env = std::getenv("LANEFACE_DATA"); env && *env) {
+      o.data = std::filesystem::path(env) / "celeba-dev";
+    } else {
+      throw core::Error(core::ErrorKind::kNotFound,
+                        "no data folder: pass --data DIR or set LANEFACE_DATA");
+    }
+    o.threads = globals.threads;
+    o.scope = *survey_cheap ? quality::Scope::kCheap : quality::Scope::kAll;
+    o.limit = *survey_limit;
+    vision::EngineOptions eo;
+    eo.manifest = globals.manifest;
+    eo.recognizer = globals.recognizer;
+    cv::setNumThreads(1);  // parallel across images, one core per net
+    const vision::FaceEngine engine(eo);
+    const quality::Assessor assessor(
+        quality::QualityConfig::load(*survey_config),
+        *survey_cheap ? quality::Models{} : quality::Assessor::load_models(engine.manifest()));
+    const auto report = eval::run_quality_survey(engine, assessor, o);
+    std::fprintf(stderr,
+                 "quality: %zu images, %zu faces assessed, %zu without a face, %.1f ms/face, "
+                 "%zu malformed reports\n",
+                 report["images"].get<std::size_t>(), report["faces_assessed"].get<std::size_t>(),
+                 report["no_face_found"].get<std::size_t>(),
+                 report["quality_ms_per_face_mean"].get<double>(),
+                 report["reports_malformed"].get<std::size_t>());
+    std::cout << report.dump() << std::endl;
+    exit_code = report["reports_malformed"].get<std::size_t>() == 0 ? 0 : 1;
+  });
   auto* edc = eval->add_subcommand(
       "edc", "Error-versus-Discard Characteristic of the quality measures (ISO/IEC 29794-1)");
   auto data = std::make_shared<std::string>();
@@ -116,6 +163,17 @@ void register_quality_commands(CLI::App& app, Globals& globals, int& exit_code) 
                   "folder with labels.csv (image,identity) (default: $LANEFACE_DATA/celeba-dev)");
   edc->add_option("--plot", *plot, "PNG plot of the curves")->capture_default_str();
   edc->add_option("--config", *edc_config, "quality config (TOML)")->capture_default_str();
+  auto fit = std::make_shared<std::string>("logistic");
+  edc->add_option("--fit", *fit,
+                  "how to fit the unified weights on the calibration half: logistic "
+                  "(regression of mated-comparison failures), descent (on the EDC itself), "
+                  "logistic+descent")
+      ->check(CLI::IsMember({"logistic", "descent", "logistic+descent"}))
+      ->capture_default_str();
+  auto cache = std::make_shared<std::string>();
+  edc->add_option("--cache", *cache,
+                  "reuse (or write) per-image measures and templates in this file; it holds "
+                  "biometric templates: keep it with the data, never in the repository");
   edc->callback([=, &globals, &exit_code] {
     eval::EdcOptions o;
     if (!data->empty()) {
@@ -127,6 +185,10 @@ void register_quality_commands(CLI::App& app, Globals& globals, int& exit_code) 
                         "no data folder: pass --data DIR or set LANEFACE_DATA");
     }
     o.plot = *plot;
+    o.cache = *cache;
+    o.fit = *fit == "descent"            ? eval::EdcFit::kDescent
+            : *fit == "logistic+descent" ? eval::EdcFit::kLogisticThenDescent
+                                         : eval::EdcFit::kLogistic;
     o.threads = globals.threads;
     vision::EngineOptions eo;
     eo.manifest = globals.manifest;

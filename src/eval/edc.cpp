@@ -1,7 +1,12 @@
 #include "eval/edc.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <limits>
 #include <numeric>
 #include <opencv2/imgproc.hpp>
 #include <set>
@@ -17,9 +22,12 @@ namespace {
 
 constexpr double kFailed = -1;  // component of a measure that failed to assess
 
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
 struct ImageRecord {
   int identity = 0;
   bool ok = false;                 // a face was found
+  std::vector<double> raw;         // per analysed measure, NaN when not assessed
   std::vector<double> components;  // per configured measure, kFailed when not assessed
   core::Template tmpl;
 };
@@ -73,6 +81,7 @@ std::vector<double> unified(const std::vector<ImageRecord>& images,
   return u;
 }
 
+const std::vector<double> kWeightLevels{0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0};
 const std::vector<double> kFractions{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5};
 
 }  // namespace
@@ -140,17 +149,96 @@ void write_edc_plot(const std::filesystem::path& path, std::span<const double> f
   core::write_image(path, img);
 }
 
-nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor& assessor,
-                       const EdcOptions& o) {
-  const auto table = core::read_csv(o.data / "labels.csv");
+namespace {
+
+// The per-image analysis (raw measure values and template) of every labels.csv row, from the
+// cache when it matches, else computed (and written to the cache when one is named).
+struct Analysis {
+  std::vector<std::string> measure_names;  // parallel to ImageRecord::raw
+  std::vector<ImageRecord> images;
+  bool from_cache = false;
+  nlohmann::json survey;  // QualitySurvey summary when computed here (null from the cache)
+};
+
+constexpr int kCacheVersion = 1;
+
+nlohmann::json cache_key(const EdcOptions& o, const vision::FaceEngine& engine) {
+  return {{"version", kCacheVersion},
+          {"data", std::filesystem::absolute(o.data).lexically_normal().string()},
+          {"recognizer", engine.recognizer().model_id()},
+          {"mirror", engine.options().embed.mirror}};
+}
+
+std::optional<Analysis> load_cache(const EdcOptions& o, const vision::FaceEngine& engine,
+                                   const std::vector<std::string>& wanted, std::size_t rows) {
+  if (o.cache.empty() || !std::filesystem::exists(o.cache)) return std::nullopt;
+  std::ifstream in(o.cache, std::ios::binary);
+  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  const auto j = nlohmann::json::from_cbor(bytes, true, false);
+  if (j.is_discarded() || !j.contains("key") || j["key"] != cache_key(o, engine) ||
+      j["images"].size() != rows) {
+    if (!o.quiet) std::fprintf(stderr, "edc: cache %s is stale, recomputing\n", o.cache.c_str());
+    return std::nullopt;
+  }
+  Analysis a;
+  a.measure_names = j["measures"].get<std::vector<std::string>>();
+  for (const auto& w : wanted) {
+    if (std::find(a.measure_names.begin(), a.measure_names.end(), w) == a.measure_names.end()) {
+      if (!o.quiet) std::fprintf(stderr, "edc: cache lacks measure %s, recomputing\n", w.c_str());
+      return std::nullopt;
+    }
+  }
+  for (const auto& r : j["images"]) {
+    ImageRecord rec;
+    rec.identity = r["identity"];
+    rec.ok = r["ok"];
+    for (const auto& v : r["raw"]) rec.raw.push_back(v.is_null() ? kNaN : v.get<double>());
+    const auto& bin = r["template"].get_binary();
+    rec.tmpl.model_id = engine.recognizer().model_id();
+    rec.tmpl.values.resize(bin.size() / sizeof(float));
+    std::memcpy(rec.tmpl.values.data(), bin.data(), rec.tmpl.values.size() * sizeof(float));
+    a.images.push_back(std::move(rec));
+  }
+  a.from_cache = true;
+  return a;
+}
+
+void save_cache(const EdcOptions& o, const vision::FaceEngine& engine, const Analysis& a) {
+  nlohmann::json images = nlohmann::json::array();
+  for (const auto& r : a.images) {
+    nlohmann::json raw = nlohmann::json::array();
+    for (const double v : r.raw) raw.push_back(std::isfinite(v) ? nlohmann::json(v) : nullptr);
+    std::vector<std::uint8_t> bin(r.tmpl.values.size() * sizeof(float));
+    std::memcpy(bin.data(), r.tmpl.values.data(), bin.size());
+    images.push_back({{"identity", r.identity},
+                      {"ok", r.ok},
+                      {"raw", raw},
+                      {"template", nlohmann::json::binary(std::move(bin))}});
+  }
+  const nlohmann::json j{
+      {"key", cache_key(o, engine)}, {"measures", a.measure_names}, {"images", images}};
+  const auto bytes = nlohmann::json::to_cbor(j);
+  std::ofstream out(o.cache, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  if (!out)
+    throw core::Error(core::ErrorKind::kIo, o.cache.string() + ": cannot write the EDC cache");
+}
+
+Analysis analyse(const vision::FaceEngine& engine, const quality::Assessor& assessor,
+                 const EdcOptions& o, const core::CsvTable& table) {
   const auto col_image = table.column("image"), col_id = table.column("identity");
-  const auto& measures = assessor.config().measures;
-  std::vector<ImageRecord> images(table.rows.size());
+  std::vector<std::string> names;
+  for (const auto& m : assessor.config().measures) names.push_back(m.name);
+  if (auto cached = load_cache(o, engine, names, table.rows.size())) return std::move(*cached);
+  Analysis a;
+  a.measure_names = names;
+  a.images.resize(table.rows.size());
+  QualitySurvey survey(assessor);
   core::parallel_for(
-      images.size(), o.threads,
+      a.images.size(), o.threads,
       [&](std::size_t i) {
         const auto& row = table.rows[i];
-        auto& rec = images[i];
+        auto& rec = a.images[i];
         try {
           rec.identity = std::stoi(row.fields[col_id]);
         } catch (const std::exception&) {
@@ -161,18 +249,271 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
         const cv::Mat img = core::read_image(o.data / row.fields[col_image]);
         const auto faces = engine.analyze(img, {.min_face = 20});
         const auto k = vision::face_of_interest(faces, img.size());
-        if (!k) return;
+        rec.raw.assign(names.size(), kNaN);
+        if (!k) {
+          survey.add_no_face();
+          return;
+        }
         const auto report = assessor.assess(img, faces, *k);
-        for (const auto& m : measures) {
-          const auto* r = report.find(m.name);
-          rec.components.push_back(r && r->component ? *r->component : kFailed);
+        survey.add(report);
+        for (std::size_t m = 0; m < names.size(); ++m) {
+          const auto* r = report.find(names[m]);
+          if (r && r->raw) rec.raw[m] = *r->raw;
         }
         rec.tmpl = engine.embed(img, faces[*k]);
         rec.ok = true;
       },
       [&](std::size_t done) {
-        if (!o.quiet) std::fprintf(stderr, "edc: %zu / %zu images\n", done, images.size());
+        if (!o.quiet) std::fprintf(stderr, "edc: %zu / %zu images\n", done, a.images.size());
       });
+  a.survey = survey.summary();
+  if (!o.cache.empty()) save_cache(o, engine, a);
+  return a;
+}
+
+// Logistic regression of "a mated comparison of this image fails at the threshold" on the
+// image's components (0..1, a failed measure 0), one binomial observation per image of the
+// calibration half (its mated comparisons and how many failed), Newton's method with a small
+// ridge. The unified score is a weighted mean, so weights must not be negative: a measure whose
+// fitted effect points the wrong way is dropped and the rest refitted. Returns the weights
+// (the negated coefficients), scaled so that the largest is 1.
+std::vector<double> fit_weights_logistic(const std::vector<ImageRecord>& images,
+                                         std::size_t n_measures, const Comparisons& cmp,
+                                         double threshold) {
+  std::map<std::size_t, std::pair<double, double>> counts;  // image -> (comparisons, failures)
+  for (std::size_t g = 0; g < cmp.genuine.size(); ++g) {
+    const bool fail = cmp.genuine[g] <= threshold;
+    for (const std::size_t i : {cmp.genuine_pairs[g].first, cmp.genuine_pairs[g].second}) {
+      counts[i].first += 1;
+      counts[i].second += fail;
+    }
+  }
+  std::vector<bool> active(n_measures, true);
+  std::vector<double> coef;
+  for (int pass = 0; pass <= int(n_measures); ++pass) {
+    std::vector<std::size_t> cols;
+    for (std::size_t m = 0; m < n_measures; ++m) {
+      if (active[m]) cols.push_back(m);
+    }
+    const int k = int(cols.size()) + 1;  // + intercept
+    cv::Mat beta = cv::Mat::zeros(k, 1, CV_64F);
+    for (int iter = 0; iter < 50; ++iter) {
+      cv::Mat grad = cv::Mat::zeros(k, 1, CV_64F), hess = cv::Mat::zeros(k, k, CV_64F);
+      std::vector<double> x(std::size_t(k), 1.0);
+      for (const auto& [i, nf] : counts) {
+        for (std::size_t c = 0; c < cols.size(); ++c)
+          x[c + 1] = std::max(0.0, images[i].components[cols[c]]) / 100;
+        double z = 0;
+        for (int c = 0; c < k; ++c) z += beta.at<double>(c) * x[std::size_t(c)];
+        const double p = 1 / (1 + std::exp(-z));
+        for (int a = 0; a < k; ++a) {
+          grad.at<double>(a) += (nf.first * p - nf.second) * x[std::size_t(a)];
+          for (int b = 0; b < k; ++b)
+            hess.at<double>(a, b) += nf.first * p * (1 - p) * x[std::size_t(a)] * x[std::size_t(b)];
+        }
+      }
+      for (int a = 1; a < k; ++a) {  // ridge, not on the intercept
+        grad.at<double>(a) += 1.0 * beta.at<double>(a);
+        hess.at<double>(a, a) += 1.0;
+      }
+      cv::Mat step;
+      cv::solve(hess, grad, step, cv::DECOMP_SVD);
+      beta -= step;
+      if (cv::norm(step) < 1e-8) break;
+    }
+    coef.assign(n_measures, 0.0);
+    bool dropped = false;
+    for (std::size_t c = 0; c < cols.size(); ++c) {
+      coef[cols[c]] = beta.at<double>(int(c) + 1);
+      if (coef[cols[c]] > 0) {  // higher component, more failures: not a quality
+        active[cols[c]] = false;
+        dropped = true;
+      }
+    }
+    if (!dropped) break;
+  }
+  std::vector<double> w(n_measures, 0.0);
+  double top = 0;
+  for (std::size_t m = 0; m < n_measures; ++m) top = std::max(top, w[m] = std::max(0.0, -coef[m]));
+  if (top > 0)
+    for (auto& v : w) v = std::round(100 * v / top) / 100;  // two decimals, as in the config
+  return w;
+}
+
+// Coordinate descent for the unified score's weights on the calibration half: from all
+// weights 0, each step tries every weight level for every measure and applies the single
+// change that lowers the objective (mean FNMR at 5-20 % discard) most, until none does.
+std::vector<double> fit_weights(const std::vector<ImageRecord>& images, std::size_t n_measures,
+                                const Comparisons& cmp, double threshold,
+                                std::vector<double> start) {
+  const std::vector<double> fit_at{0.05, 0.1, 0.15, 0.2};
+  auto objective = [&](const std::vector<double>& w) {
+    const auto c = edc_curve(cmp.genuine, pair_quality(cmp, unified(images, w)), threshold, fit_at);
+    return std::accumulate(c.begin(), c.end(), 0.0) / double(c.size());
+  };
+  std::vector<double> weights = start.empty() ? std::vector<double>(n_measures, 0.0) : start;
+  double best = objective(weights);
+  for (int step = 0; step < 4 * int(n_measures); ++step) {
+    std::vector<double> step_best;
+    double step_value = best - 1e-9;
+    for (std::size_t m = 0; m < n_measures; ++m) {
+      std::vector<double> levels = kWeightLevels;
+      if (!start.empty()) {  // refine: scale the measure's weight, or give it a small one
+        levels = {0.0, weights[m] * 0.5, weights[m] * 0.8, weights[m] * 1.25, weights[m] * 2};
+        if (weights[m] == 0) levels = {0.05, 0.1, 0.2};
+      }
+      for (const double level : levels) {
+        if (level == weights[m]) continue;
+        auto w = weights;
+        w[m] = level;
+        const double v = objective(w);
+        if (v < step_value) {
+          step_value = v;
+          step_best = w;
+        }
+      }
+    }
+    if (step_best.empty()) break;
+    weights = step_best;
+    best = step_value;
+  }
+  return weights;
+}
+
+}  // namespace
+
+void QualitySurvey::add_no_face() {
+  const std::lock_guard lock(mutex_);
+  ++images_;
+  ++no_face_;
+}
+
+void QualitySurvey::add(const quality::QualityReport& report) {
+  std::vector<std::string> passed;
+  for (const auto& [name, p] : assessor_.config().profiles) {
+    if (assessor_.validate(report, name).passed) passed.push_back(name);
+  }
+  const std::lock_guard lock(mutex_);
+  ++images_;
+  elapsed_ms_.push_back(report.elapsed_ms);
+  bool malformed = false;
+  for (const auto& m : report.measures) {
+    auto& pm = measures_[m.name];
+    if (m.raw) {
+      const bool finite = std::isfinite(*m.raw) && m.component && std::isfinite(*m.component) &&
+                          *m.component >= 0 && *m.component <= 100;
+      ++pm.assessed;
+      if (finite) {
+        pm.raw.push_back(*m.raw);
+      } else {
+        ++pm.non_finite;
+        malformed = true;
+      }
+    } else {
+      ++pm.failed;
+      if (m.failure.empty()) {
+        ++pm.failed_without_reason;
+        malformed = true;
+      }
+      // Reasons without their numbers ("face too small: inter-eye distance 6.1 px ...").
+      std::string reason = m.failure.substr(0, m.failure.find_first_of(":0123456789"));
+      while (!reason.empty() && reason.back() == ' ') reason.pop_back();
+      ++pm.reasons[reason];
+    }
+  }
+  malformed_ += malformed;
+  for (const auto& p : passed) ++profile_passed_[p];
+}
+
+nlohmann::json QualitySurvey::summary() const {
+  const std::lock_guard lock(mutex_);
+  auto quantile = [](std::vector<double> v, double q) {
+    if (v.empty()) return 0.0;
+    const auto k = std::size_t(q * double(v.size() - 1));
+    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(k), v.end());
+    return v[k];
+  };
+  nlohmann::json measures = nlohmann::json::object();
+  std::size_t non_finite = 0, without_reason = 0;
+  for (const auto& [name, pm] : measures_) {
+    non_finite += pm.non_finite;
+    without_reason += pm.failed_without_reason;
+    nlohmann::json j{{"assessed", pm.assessed}, {"failed", pm.failed}};
+    if (!pm.raw.empty()) {
+      j["raw_min"] = *std::min_element(pm.raw.begin(), pm.raw.end());
+      j["raw_median"] = quantile(pm.raw, 0.5);
+      j["raw_max"] = *std::max_element(pm.raw.begin(), pm.raw.end());
+    }
+    if (!pm.reasons.empty()) j["failure_reasons"] = pm.reasons;
+    if (pm.non_finite) j["non_finite"] = pm.non_finite;
+    measures[name] = j;
+  }
+  std::map<std::string, std::size_t> passed;
+  for (const auto& [name, p] : assessor_.config().profiles) passed[name] = 0;
+  for (const auto& [name, n] : profile_passed_) passed[name] = n;
+  const std::size_t faces = images_ - no_face_;
+  double total_ms = 0;
+  for (const double v : elapsed_ms_) total_ms += v;
+  return {{"images", images_},
+          {"faces_assessed", faces},
+          {"no_face_found", no_face_},
+          {"reports_malformed", malformed_},
+          {"non_finite_values", non_finite},
+          {"failures_without_reason", without_reason},
+          {"quality_ms_per_face_mean", faces ? total_ms / double(faces) : 0.0},
+          {"quality_ms_per_face_median", quantile(elapsed_ms_, 0.5)},
+          {"profiles_passed", passed},
+          {"measures", measures}};
+}
+
+nlohmann::json run_quality_survey(const vision::FaceEngine& engine,
+                                  const quality::Assessor& assessor, const SurveyOptions& o) {
+  const auto table = core::read_csv(o.data / "labels.csv");
+  const auto col_image = table.column("image");
+  const std::size_t n = o.limit ? std::min(o.limit, table.rows.size()) : table.rows.size();
+  QualitySurvey survey(assessor);
+  const auto start = std::chrono::steady_clock::now();
+  core::parallel_for(
+      n, o.threads,
+      [&](std::size_t i) {
+        const cv::Mat img = core::read_image(o.data / table.rows[i].fields[col_image]);
+        const auto faces = engine.analyze(img, {.min_face = 20});
+        const auto k = vision::face_of_interest(faces, img.size());
+        if (!k) {
+          survey.add_no_face();
+          return;
+        }
+        survey.add(assessor.assess(img, faces, *k, o.scope));
+      },
+      [&](std::size_t done) {
+        if (!o.quiet) std::fprintf(stderr, "quality: %zu / %zu images\n", done, n);
+      });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto out = survey.summary();
+  out["data"] = o.data.string();
+  out["scope"] = o.scope == quality::Scope::kCheap ? "cheap" : "all";
+  out["threads"] = o.threads;
+  out["seconds"] = seconds;
+  return out;
+}
+
+nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor& assessor,
+                       const EdcOptions& o) {
+  const auto table = core::read_csv(o.data / "labels.csv");
+  const auto& measures = assessor.config().measures;
+  Analysis analysis = analyse(engine, assessor, o, table);
+  auto& images = analysis.images;
+  // Components from the raw values with the configured mappings (kFailed when not assessed).
+  for (auto& rec : images) {
+    rec.components.assign(measures.size(), kFailed);
+    for (std::size_t m = 0; m < measures.size(); ++m) {
+      const auto it =
+          std::find(analysis.measure_names.begin(), analysis.measure_names.end(), measures[m].name);
+      const double raw = rec.raw[std::size_t(it - analysis.measure_names.begin())];
+      if (rec.ok && std::isfinite(raw)) rec.components[m] = measures[m].mapping.apply(raw);
+    }
+  }
 
   // Halves: sorted identity ids, alternating.
   std::set<int> ids;
@@ -198,27 +539,19 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
   const double thr[2] = {threshold_at_far(cmp[0].impostor, o.fmr),
                          threshold_at_far(cmp[1].impostor, o.fmr)};
 
-  // Fit the weights on half 0: greedy coordinate search over a few weight levels.
-  const std::vector<double> fit_at{0.05, 0.1, 0.15, 0.2};
-  auto objective = [&](const std::vector<double>& w) {
-    const auto c =
-        edc_curve(cmp[0].genuine, pair_quality(cmp[0], unified(images, w)), thr[0], fit_at);
-    return std::accumulate(c.begin(), c.end(), 0.0) / c.size();
-  };
-  std::vector<double> weights(measures.size(), 0.0);
-  double best = objective(weights);
-  for (int round = 0; round < 3; ++round) {
-    for (std::size_t m = 0; m < measures.size(); ++m) {
-      for (const double level : {0.0, 0.5, 1.0, 2.0, 4.0}) {
-        auto w = weights;
-        w[m] = level;
-        const double v = objective(w);
-        if (v < best - 1e-9) {
-          best = v;
-          weights = w;
-        }
-      }
-    }
+  // Fit the weights on half 0 only.
+  std::vector<double> weights;
+  switch (o.fit) {
+    case EdcFit::kLogistic:
+      weights = fit_weights_logistic(images, measures.size(), cmp[0], thr[0]);
+      break;
+    case EdcFit::kDescent:
+      weights = fit_weights(images, measures.size(), cmp[0], thr[0], {});
+      break;
+    case EdcFit::kLogisticThenDescent:
+      weights = fit_weights(images, measures.size(), cmp[0], thr[0],
+                            fit_weights_logistic(images, measures.size(), cmp[0], thr[0]));
+      break;
   }
 
   // Every curve on half 1.
@@ -257,6 +590,8 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
   nlohmann::json out{{"data", o.data.string()},
                      {"images", images.size()},
                      {"failures_to_detect", failures},
+                     {"from_cache", analysis.from_cache},
+                     {"survey", analysis.survey},
                      {"fmr", o.fmr},
                      {"halves",
                       {{"calibration",
@@ -269,6 +604,9 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
                          {"genuine", cmp[1].genuine.size()},
                          {"impostor", cmp[1].impostor.size()},
                          {"threshold", thr[1]}}}}},
+                     {"fit", o.fit == EdcFit::kLogistic  ? "logistic"
+                             : o.fit == EdcFit::kDescent ? "descent"
+                                                         : "logistic+descent"},
                      {"fitted_weights", fitted},
                      {"fractions", kFractions},
                      {"curves", curves},

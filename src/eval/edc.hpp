@@ -4,6 +4,7 @@
 // discarded. A comparison's quality is the lower of its two images' qualities.
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -25,19 +26,70 @@ void write_edc_plot(const std::filesystem::path& path, std::span<const double> f
                     const std::map<std::string, std::vector<double>>& curves,
                     const std::string& highlight);
 
+// How the unified score's weights are fitted on the calibration half.
+enum class EdcFit {
+  kLogistic,            // logistic regression of mated-comparison failures on the components
+  kDescent,             // coordinate descent on the mean FNMR at 5-20 % discard
+  kLogisticThenDescent  // logistic, then descent from its weights
+};
+
 struct EdcOptions {
   std::filesystem::path data;  // labels.csv (image,identity) and the images it names
   std::filesystem::path plot;  // PNG to write; empty: none
+  // Per-image raw measure values and templates (CBOR), reused when it matches the data,
+  // recognizer and measures; written otherwise. Holds biometric templates of the data set:
+  // keep it with the data, never in the repository. Empty: no cache.
+  std::filesystem::path cache;
   int threads = 2;
   double fmr = 1e-3;
+  EdcFit fit = EdcFit::kLogistic;
   bool quiet = false;
 };
 
 // Computes quality and a template for every image, splits the identities in two halves
 // (sorted identity ids, alternating), fits the unified score's weights on the first half
-// (greedy search minimising the mean FNMR at 5-20 % discard) and reports every curve on the
-// second. Returns the JSON report; throws core::Error for unreadable data.
+// (options.fit) and reports every curve on the second: the configured unified score
+// ("UnifiedQualityScore(configured)"), the freshly fitted one and every single measure. Returns the
+// JSON report; throws core::Error for unreadable data.
 nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor& assessor,
                        const EdcOptions& options);
+
+// Collects quality reports of many images and summarises them: how many faces were assessed,
+// per measure how often it could be assessed and why not, its range, and any non-finite
+// value (there must be none). Thread-safe.
+class QualitySurvey {
+ public:
+  explicit QualitySurvey(const quality::Assessor& assessor) : assessor_(assessor) {}
+  void add_no_face();
+  void add(const quality::QualityReport& report);
+  nlohmann::json summary() const;
+
+ private:
+  struct PerMeasure {
+    std::size_t assessed = 0, failed = 0, non_finite = 0, failed_without_reason = 0;
+    std::vector<double> raw;
+    std::map<std::string, std::size_t> reasons;
+  };
+  const quality::Assessor& assessor_;
+  mutable std::mutex mutex_;
+  std::size_t images_ = 0, no_face_ = 0, malformed_ = 0;
+  std::vector<double> elapsed_ms_;
+  std::map<std::string, PerMeasure> measures_;
+  std::map<std::string, std::size_t> profile_passed_;
+};
+
+struct SurveyOptions {
+  std::filesystem::path data;  // labels.csv (column image) and the images it names
+  int threads = 2;
+  quality::Scope scope = quality::Scope::kAll;
+  std::size_t limit = 0;  // first N rows only; 0: all
+  bool quiet = false;
+};
+
+// Quality of the face of interest of every image (no templates): the survey's summary with
+// "images", "seconds" and "ms_per_face". An image without a face counts as "no face found".
+// Throws core::Error for unreadable data.
+nlohmann::json run_quality_survey(const vision::FaceEngine& engine,
+                                  const quality::Assessor& assessor, const SurveyOptions& options);
 
 }  // namespace laneface::eval

@@ -62,6 +62,7 @@ Models Assessor::load_models(const vision::Manifest& manifest) {
   Models m;
   m.eye = std::make_shared<vision::NetPool>(manifest, manifest.model_for_role("eye"));
   m.pose = std::make_shared<vision::NetPool>(manifest, manifest.model_for_role("pose"));
+  m.recognizer = std::make_shared<vision::NetPool>(manifest, manifest.model(kQualityRecognizer));
   return m;
 }
 

@@ -16,6 +16,8 @@
 namespace laneface::quality {
 
 inline constexpr const char* kUnifiedName = "UnifiedQualityScore";
+// The manifest model the recognition-based measures run (whatever recognizer matches).
+inline constexpr const char* kQualityRecognizer = "fr_feature";
 
 struct MeasureResult {
   std::string name;
@@ -47,7 +49,8 @@ class Assessor {
   explicit Assessor(QualityConfig config, Models models = {},
                     const MeasureRegistry& registry = builtin_registry());
 
-  // The eye and pose models of the manifest (roles "eye" and "pose"), hash-checked.
+  // The eye and pose models of the manifest (roles "eye" and "pose") and the recognizer
+  // kQualityRecognizer, hash-checked.
   static Models load_models(const vision::Manifest& manifest);
 
   // Requires an 8-bit BGR image and index < faces.size(). Thread-safe.

@@ -131,6 +131,41 @@ void FaceContext::prepare_pose() const {
   pose_ = *pose;
 }
 
+const std::vector<float>& FaceContext::embedding(ChipVariant variant, std::string& why) const {
+  static const std::vector<float> kNone;
+  if (!models_.recognizer) {
+    why = "recognizer model not loaded";
+    return kNone;
+  }
+  if (!pixel_failure().empty()) {
+    why = pixel_failure();
+    return kNone;
+  }
+  auto& slot = embeddings_[std::size_t(variant)];
+  if (slot) return *slot;
+  auto& pool = *models_.recognizer;
+  const auto& spec = pool.spec();
+  const auto five =
+      face().landmarks5 ? *face().landmarks5 : vision::reduce_to_5(*face().landmarks68);
+  std::vector<cv::Point2f> target(spec.alignment_template.begin(), spec.alignment_template.end());
+  const cv::Size size(spec.input.width, spec.input.height);
+  if (variant == ChipVariant::kJittered) {
+    const cv::Point2f centre(size.width / 2.0f, size.height / 2.0f);
+    const cv::Point2f shift(0.02f * size.width, -0.02f * size.height);
+    for (auto& p : target) p = centre + (p - centre) * 0.94f + shift;
+  }
+  cv::Mat chip = vision::align(bgr_, five, target, size).image;
+  if (variant == ChipVariant::kMirrored) cv::flip(chip, chip, 1);
+  cv::Mat out;
+  {
+    auto lease = pool.acquire();
+    lease.net().setInput(vision::to_blob(chip, spec.input), spec.input.name);
+    out = lease.net().forward(spec.outputs.at(0));
+  }
+  slot.emplace(out.ptr<float>(), out.ptr<float>() + out.total());
+  return *slot;
+}
+
 void MeasureRegistry::add(std::string name, Factory factory) {
   factories_[std::move(name)] = std::move(factory);
 }

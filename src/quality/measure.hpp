@@ -2,6 +2,7 @@
 // Face-image quality measures in the manner of ISO/IEC 29794-5 and OFIQ: each measure is a
 // small class registered by name; it computes a raw value (or says why it cannot) and the
 // assessor maps the raw value to a 0-100 component with the mapping from the config.
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,10 +33,19 @@ struct Outcome {
 enum class Cost { kCheap, kModel };
 
 // Optional networks for model-based measures. Null pools: those measures fail to assess.
+// `recognizer` is an ArcFace-style embedding model (the manifest's fr_feature): the
+// recognition-based measures look at how the matcher's own network sees the face.
 struct Models {
   std::shared_ptr<vision::NetPool> eye;
   std::shared_ptr<vision::NetPool> pose;
+  std::shared_ptr<vision::NetPool> recognizer;
 };
+
+// The face as the recognizer sees it, for the recognition-based measures: the chip aligned
+// to the recognizer's five-point template, its mirror image, and a jittered chip (the
+// template shrunk by 6 % about the chip centre and moved by 2 % of the chip side, as a small
+// error of the landmarks would move it).
+enum class ChipVariant { kPlain = 0, kMirrored = 1, kJittered = 2 };
 
 // Limits below which image measures are not attempted (from the config).
 struct Limits {
@@ -77,6 +87,11 @@ class FaceContext {
   const Outcome& pose_failure() const;
   const HeadPose& landmark_pose() const;  // requires pose_failure().failure empty
 
+  // The recognizer's raw (not normalised) embedding of the face's chip `variant`, computed
+  // once per variant. Empty, with `why` set, when it cannot be computed (no recognizer model,
+  // no landmarks, face too small or at the border).
+  const std::vector<float>& embedding(ChipVariant variant, std::string& why) const;
+
  private:
   void prepare_chip() const;
   void prepare_pose() const;
@@ -91,6 +106,7 @@ class FaceContext {
   mutable cv::Mat chip_, chip_mask_;
   mutable Outcome pose_status_;
   mutable HeadPose pose_;
+  mutable std::array<std::optional<std::vector<float>>, 3> embeddings_;
 };
 
 class Measure {
@@ -123,7 +139,9 @@ class MeasureRegistry {
 
 // Every measure of this module: InterEyeDistance, HeadSize, the four crop margins,
 // HeadPoseYaw/Pitch/Roll, Sharpness, the exposure and luminance measures,
-// IlluminationUniformity, EyesOpen, MouthClosed, SingleFacePresent, HeadPoseModelAgreement.
+// IlluminationUniformity, EyesOpen, EyesVisible, MouthClosed, SingleFacePresent,
+// CompressionArtifacts, HeadPoseModelAgreement, and the recognition-based TemplateNorm,
+// TemplateMirrorStability and TemplateJitterStability.
 MeasureRegistry builtin_registry();
 
 }  // namespace laneface::quality

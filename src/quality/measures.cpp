@@ -247,6 +247,136 @@ class IlluminationUniformity final : public ChipMeasure {
   }
 };
 
+// Whether both eyes can be seen (an occlusion proxy): for each eye, the contrast (standard
+// deviation of luminance) of a box around the eye on the chip, relative to that of the whole
+// face region; the smaller of the two. An eye covered by a hand, hair, a dark lens or a
+// uniform patch loses the dark iris and lid edges and its ratio falls towards 0; open or
+// closed eyes both keep lid, lash and brow edges.
+class EyesVisible final : public Measure {
+ public:
+  std::string_view label() const override { return "eye visibility"; }
+  Outcome compute(const FaceContext& ctx) const override {
+    if (!ctx.pixel_failure().empty()) return Outcome::fail(ctx.pixel_failure());
+    const cv::Mat& chip = ctx.chip();
+    const cv::Mat& mask = ctx.chip_mask();
+    const cv::Rect face = ctx.chip_face_region();
+    cv::Scalar mean, sd_face;
+    cv::meanStdDev(chip(face), mean, sd_face, mask(face));
+    if (!(sd_face[0] > 1)) return Outcome::fail("face region has no contrast");
+    const int s = ctx.limits().chip_size;
+    double ratio = 1e9;
+    for (const cv::Point2f eye : {cv::Point2f(0.3419f, 0.4616f), cv::Point2f(0.6565f, 0.4598f)}) {
+      const cv::Rect box = cv::Rect(int((eye.x - 0.11f) * s), int((eye.y - 0.06f) * s),
+                                    int(0.22f * s), int(0.12f * s)) &
+                           cv::Rect(0, 0, s, s);
+      if (cv::countNonZero(mask(box)) < box.area() / 2)
+        return Outcome::fail("eye outside the image");
+      cv::Scalar m, sd;
+      cv::meanStdDev(chip(box), m, sd, mask(box));
+      ratio = std::min(ratio, sd[0] / sd_face[0]);
+    }
+    return Outcome::ok(ratio);
+  }
+};
+
+// JPEG-style 8x8 blockiness of the face in the image's own pixel grid: the mean absolute
+// step between neighbouring pixels across 8-pixel block borders over the mean step elsewhere,
+// horizontally and vertically averaged. About 1 without block artefacts; grows with coarse
+// compression. (A photo resized after compression has lost its grid and reads about 1.)
+class CompressionArtifacts final : public Measure {
+ public:
+  std::string_view label() const override { return "8x8 blockiness"; }
+  Outcome compute(const FaceContext& ctx) const override {
+    const auto& b = ctx.face().box;
+    const cv::Rect image(0, 0, ctx.image().cols, ctx.image().rows);
+    const cv::Rect region = cv::Rect(cv::Point(int(std::floor(b.x1)), int(std::floor(b.y1))),
+                                     cv::Point(int(std::ceil(b.x2)), int(std::ceil(b.y2)))) &
+                            image;
+    if (region.width < 32 || region.height < 32)
+      return Outcome::fail(
+          cv::format("face region %dx%d px too small for 8x8 blocks", region.width, region.height));
+    cv::Mat gray;
+    cv::cvtColor(ctx.image()(region), gray, cv::COLOR_BGR2GRAY);
+    double across[2] = {0, 0}, within[2] = {0, 0};
+    double n_across[2] = {0, 0}, n_within[2] = {0, 0};
+    for (int y = 0; y < gray.rows; ++y) {
+      const auto* row = gray.ptr<std::uint8_t>(y);
+      const auto* below = y + 1 < gray.rows ? gray.ptr<std::uint8_t>(y + 1) : nullptr;
+      const bool border_y = (region.y + y + 1) % 8 == 0;
+      for (int x = 0; x < gray.cols; ++x) {
+        if (x + 1 < gray.cols) {
+          const bool border_x = (region.x + x + 1) % 8 == 0;
+          const double d = std::abs(int(row[x + 1]) - int(row[x]));
+          (border_x ? across[0] : within[0]) += d;
+          (border_x ? n_across[0] : n_within[0]) += 1;
+        }
+        if (below) {
+          const double d = std::abs(int(below[x]) - int(row[x]));
+          (border_y ? across[1] : within[1]) += d;
+          (border_y ? n_across[1] : n_within[1]) += 1;
+        }
+      }
+    }
+    double ratio = 0;
+    for (int k = 0; k < 2; ++k) {
+      const double a = across[k] / std::max(1.0, n_across[k]);
+      const double w = within[k] / std::max(1.0, n_within[k]);
+      ratio += 0.5 * (a + 0.5) / (w + 0.5);  // +0.5 grey level: a flat region reads 1
+    }
+    return Outcome::ok(ratio);
+  }
+};
+
+// ---- recognition-based measures (one or two template computations) ------------------------
+
+// L2 norm of the recognizer's embedding before normalisation. Networks trained with a
+// margin loss tend to give confident, recognisable faces longer embeddings (the idea behind
+// MagFace and OFIQ's unified score).
+class TemplateNorm final : public Measure {
+ public:
+  Cost cost() const override { return Cost::kModel; }
+  std::string_view label() const override { return "template norm"; }
+  Outcome compute(const FaceContext& ctx) const override {
+    std::string why;
+    const auto& e = ctx.embedding(ChipVariant::kPlain, why);
+    if (e.empty()) return Outcome::fail(why);
+    double n = 0;
+    for (const float v : e) n += double(v) * v;
+    return Outcome::ok(std::sqrt(n));
+  }
+};
+
+// Cosine similarity between the templates of the face's chip and of a changed chip (its
+// mirror image, or a slightly shifted and scaled crop): a face the recognizer sees clearly
+// gives nearly the same template; a blurred, occluded, turned or badly landmarked face does not.
+class TemplateStability final : public Measure {
+ public:
+  explicit TemplateStability(ChipVariant variant) : variant_(variant) {}
+  Cost cost() const override { return Cost::kModel; }
+  std::string_view label() const override {
+    return variant_ == ChipVariant::kMirrored ? "template mirror stability"
+                                              : "template jitter stability";
+  }
+  Outcome compute(const FaceContext& ctx) const override {
+    std::string why;
+    const auto& a = ctx.embedding(ChipVariant::kPlain, why);
+    if (a.empty()) return Outcome::fail(why);
+    const auto& b = ctx.embedding(variant_, why);
+    if (b.empty()) return Outcome::fail(why);
+    double dot = 0, na = 0, nb = 0;
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+      dot += double(a[i]) * b[i];
+      na += double(a[i]) * a[i];
+      nb += double(b[i]) * b[i];
+    }
+    if (!(na > 0 && nb > 0)) return Outcome::fail("empty template");
+    return Outcome::ok(dot / std::sqrt(na * nb));
+  }
+
+ private:
+  ChipVariant variant_;
+};
+
 // ---- model measures ------------------------------------------------------------------------
 
 std::vector<float> softmax(const cv::Mat& logits) {
@@ -372,6 +502,11 @@ MeasureRegistry builtin_registry() {
   r.add("IlluminationUniformity", make<IlluminationUniformity>());
   r.add("EyesOpen", make<EyesOpen>());
   r.add("HeadPoseModelAgreement", make<HeadPoseModelAgreement>());
+  r.add("EyesVisible", make<EyesVisible>());
+  r.add("CompressionArtifacts", make<CompressionArtifacts>());
+  r.add("TemplateNorm", make<TemplateNorm>());
+  r.add("TemplateMirrorStability", make<TemplateStability>(ChipVariant::kMirrored));
+  r.add("TemplateJitterStability", make<TemplateStability>(ChipVariant::kJittered));
   return r;
 }
 

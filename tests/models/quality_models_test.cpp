@@ -174,3 +174,40 @@ TEST(QualityOnPhotos, TinyAndBorderFacesFailToAssess) {
     EXPECT_FALSE(assessor().validate(r, "lane-capture").passed);
   }
 }
+
+TEST(QualityOnPhotos, RecognitionMeasuresOnAClearBlurredAndTinyFace) {
+  LANEFACE_REQUIRE_MODELS();
+  const cv::Mat img = sample(6);
+  const auto base = assess_main(img);
+  const double norm = raw(base.report, "TemplateNorm");
+  const double mirror = raw(base.report, "TemplateMirrorStability");
+  const double jitter = raw(base.report, "TemplateJitterStability");
+  EXPECT_GT(norm, 0);
+  EXPECT_GT(mirror, 0.8);  // a clear frontal face: mirror and jittered crops look alike
+  EXPECT_LE(mirror, 1.0 + 1e-9);
+  EXPECT_GT(jitter, 0.8);
+  // The same face, heavily blurred (landmarks kept): the template gets shorter. (Its jitter
+  // stability does not fall, it rises — a blurred chip changes little when moved — so
+  // stability alone does not catch blur; the unified score combines both.)
+  cv::Mat blurred;
+  cv::GaussianBlur(img, blurred, {0, 0}, 0.12 * base.face.box.width());
+  lq::QualityReport rb = assessor().assess(blurred, std::span(&base.face, 1), 0);
+  EXPECT_LT(raw(rb, "TemplateNorm"), 0.9 * norm);
+  // Measured once per face and cached: the report's three values come from at most three
+  // templates, and a face too small for the chip fails all three with the chip's reason.
+  const double s = 10.0 / base.face.box.width();
+  cv::Mat tiny;
+  cv::resize(img, tiny, {}, s, s, cv::INTER_AREA);
+  lc::Face small = base.face;
+  small.box = {float(small.box.x1 * s), float(small.box.y1 * s), float(small.box.x2 * s),
+               float(small.box.y2 * s)};
+  for (auto& p : *small.landmarks68) p *= float(s);
+  small.landmarks5.reset();
+  const auto rt = assessor().assess(tiny, std::span(&small, 1), 0);
+  for (const char* name : {"TemplateNorm", "TemplateMirrorStability", "TemplateJitterStability"}) {
+    const auto* m = rt.find(name);
+    ASSERT_NE(m, nullptr);
+    EXPECT_FALSE(m->raw) << name;
+    EXPECT_NE(m->failure.find("too small"), std::string::npos) << name << ": " << m->failure;
+  }
+}

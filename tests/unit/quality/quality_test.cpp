@@ -1,8 +1,10 @@
 // Quality measures on drawn faces with known landmarks: no models needed.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.hpp"
@@ -231,4 +233,87 @@ TEST(QualityScope, CheapGateSkipsModelMeasures) {
   EXPECT_EQ(r.find("EyesOpen"), nullptr);
   EXPECT_NE(r.find("Sharpness"), nullptr);
   EXPECT_NE(r.find(lq::kUnifiedName), nullptr);
+}
+
+namespace {
+
+// The 68-point layout seen in a mirror: index i of the mirrored face is kMirror68[i] of the
+// original (jaw, brows, nostrils, eyes and lips swap sides; centre points stay).
+constexpr std::array<int, 68> kMirror68{
+    16, 15, 14, 13, 12, 11, 10, 9,  8,  7,  6,  5,  4,  3,  2,  1,  0,  26, 25, 24, 23, 22, 21,
+    20, 19, 18, 17, 27, 28, 29, 30, 35, 34, 33, 32, 31, 45, 44, 43, 42, 47, 46, 39, 38, 37, 36,
+    41, 40, 54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55, 64, 63, 62, 61, 60, 67, 66, 65};
+
+}  // namespace
+
+TEST(QualityMeasures, MirroredFaceFlipsYawSign) {
+  auto s = lt::synthetic_face({640, 640}, {320, 260}, 80);
+  // Turn the face towards the image right: the points nearer the camera (nose, mouth, chin)
+  // move right, the far (left) jaw line moves in.
+  auto& lm = *s.face.landmarks68;
+  for (int i = 27; i <= 35; ++i) lm[i].x += 20;
+  for (int i = 48; i <= 67; ++i) lm[i].x += 12;
+  for (int i = 0; i <= 8; ++i) lm[i].x += 16.0f * float(8 - i) / 8;
+  const double yaw = raw(assess(s.image, s.face), "HeadPoseYaw");
+  ASSERT_GT(yaw, 10) << "the constructed face must be clearly turned";
+  cv::Mat flipped;
+  cv::flip(s.image, flipped, 1);
+  laneface::core::Face m = s.face;
+  for (int i = 0; i < 68; ++i) {
+    const cv::Point2f p = lm[std::size_t(kMirror68[std::size_t(i)])];
+    (*m.landmarks68)[std::size_t(i)] = {float(s.image.cols - 1) - p.x, p.y};
+  }
+  m.box = {float(s.image.cols - 1) - s.face.box.x2, s.face.box.y1,
+           float(s.image.cols - 1) - s.face.box.x1, s.face.box.y2};
+  const auto r = assess(flipped, m);
+  EXPECT_LT(raw(r, "HeadPoseYaw"), -10);
+  EXPECT_NEAR(raw(r, "HeadPoseYaw"), -yaw, 1.0);
+  EXPECT_NEAR(raw(r, "HeadPoseRoll"), -raw(assess(s.image, s.face), "HeadPoseRoll"), 1.0);
+}
+
+TEST(QualityMeasures, CoveredEyeLowersEyeVisibility) {
+  const auto s = lt::synthetic_face({640, 640}, {320, 260}, 80);
+  const double open = raw(assess(s.image, s.face), "EyesVisible");
+  EXPECT_GT(open, 0.6);
+  // A flat skin-coloured patch over the image-right eye (a hand, a plaster).
+  cv::Mat covered = s.image.clone();
+  cv::rectangle(covered, cv::Rect(325, 235, 75, 50), cv::Scalar(120, 150, 190), cv::FILLED);
+  const double hidden = raw(assess(covered, s.face), "EyesVisible");
+  EXPECT_LT(hidden, 0.5 * open);
+  // Dark glasses: both eyes under flat black lenses.
+  cv::Mat glasses = s.image.clone();
+  for (const int x : {245, 325}) cv::rectangle(glasses, cv::Rect(x, 232, 70, 56), {10, 10, 10}, -1);
+  EXPECT_LT(raw(assess(glasses, s.face), "EyesVisible"), 0.5 * open);
+}
+
+TEST(QualityMeasures, JpegBlocksRaiseCompressionArtifacts) {
+  const auto s = lt::synthetic_face({640, 640}, {320, 260}, 80);
+  const double clean = raw(assess(s.image, s.face), "CompressionArtifacts");
+  EXPECT_NEAR(clean, 1.0, 0.1);  // no block grid in a drawn image
+  double previous = clean;
+  for (const int q : {60, 20, 5}) {
+    std::vector<std::uint8_t> bytes;
+    cv::imencode(".jpg", s.image, bytes, {cv::IMWRITE_JPEG_QUALITY, q});
+    const cv::Mat decoded = cv::imdecode(bytes, cv::IMREAD_COLOR);
+    const double v = raw(assess(decoded, s.face), "CompressionArtifacts");
+    EXPECT_GT(v, previous) << "JPEG quality " << q;
+    previous = v;
+  }
+  EXPECT_GT(previous, 1.3);  // quality 5: clearly blocky
+}
+
+TEST(QualityMeasures, RecognitionMeasuresWithoutTheModelFailToAssess) {
+  const auto s = lt::synthetic_face({640, 640}, {320, 260}, 80);
+  const auto r = assess(s.image, s.face);
+  for (const char* name : {"TemplateNorm", "TemplateMirrorStability", "TemplateJitterStability"}) {
+    const auto* m = r.find(name);
+    ASSERT_NE(m, nullptr) << name;
+    EXPECT_FALSE(m->raw) << name;
+    EXPECT_NE(m->failure.find("recognizer model not loaded"), std::string::npos) << m->failure;
+  }
+  // They cost a template: the cheap gate leaves them out.
+  const auto cheap = assessor().assess(s.image, std::span(&s.face, 1), 0, lq::Scope::kCheap);
+  EXPECT_EQ(cheap.find("TemplateNorm"), nullptr);
+  EXPECT_NE(cheap.find("EyesVisible"), nullptr);
+  EXPECT_NE(cheap.find("CompressionArtifacts"), nullptr);
 }
