@@ -1,0 +1,63 @@
+#pragma once
+// `laneface bench lane`: every vehicle of a simulated lane processed, and the results scored
+// on the ground truth (truth.json) in the vocabulary of ISO/IEC 19795-1 and the CBP/DHS
+// anchors (../shared/docs/LANE.md). The scoring functions are pure and unit-tested.
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capture/lane_processor.hpp"
+
+namespace laneface::capture {
+
+class DocumentGallery;
+
+// Who an output occupant is, by the votes of its sightings on the truth boxes.
+struct Attribution {
+  enum class Kind { kOccupant, kGhost, kNothing };
+  Kind kind = Kind::kNothing;
+  int id = -1;  // truth occupant or ghost id
+};
+
+// Sightings vote for the truth face whose box (same camera and frame) overlaps best (IoU at
+// least min_iou); the most voted face wins (kNothing without votes).
+Attribution attribute(const std::vector<Sighting>& sightings, const nlohmann::json& truth,
+                      double min_iou = 0.3);
+
+// The scored outcome of one truth vehicle, from its output occupants' attributions.
+struct ScoredOccupant {
+  Attribution who;
+  bool captured = false;
+};
+struct VehicleScore {
+  int truth_occupants = 0;
+  int captured_occupants = 0;  // truth occupants with a captured output occupant
+  int counted = 0;             // output occupants attributed to this vehicle
+  int ghosts = 0;              // output occupants that are a ghost or nothing
+  int duplicates = 0;          // further output occupants of an already-counted person
+  int truth_ghosts = 0;
+  int ghosts_accepted = 0;                  // truth ghosts that became an occupant
+  int submitted = 0, submitted_passed = 0;  // best shots of non-ghost occupants
+  bool all_captured() const { return captured_occupants == truth_occupants; }
+  bool count_correct() const { return counted == truth_occupants; }
+};
+VehicleScore score_vehicle(const nlohmann::json& truth, const std::vector<ScoredOccupant>& out);
+
+struct LaneBenchOptions {
+  bool events = true;           // false: split the streams by face presence
+  std::size_t limit = 0;        // vehicles (0 = all)
+  std::filesystem::path faces;  // source photos folder (default: lane.json sim.faces)
+  int threads = 2;
+  std::function<void(const std::string&)> progress;
+};
+
+// Processes the lane and scores it. `gallery` holds documents.csv (with identity column).
+nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGallery& gallery,
+                              const vision::FaceEngine& engine, const LaneDirectory& lane,
+                              const LaneBenchOptions& options);
+
+}  // namespace laneface::capture

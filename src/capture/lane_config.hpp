@@ -1,0 +1,72 @@
+#pragma once
+// The lane pipeline's settings (config/lane.toml): detection stride and sizes, tracking,
+// cross-camera joining, best-shot selection, ghost filters, matching and per-camera geometry.
+// Every field has a default that `laneface bench lane` measured; the file overrides them.
+#include <filesystem>
+#include <map>
+#include <opencv2/core/types.hpp>
+#include <string>
+#include <vector>
+
+namespace laneface::capture {
+
+// Geometry of one camera, in fractions of the frame (x, y, width, height in 0..1).
+struct CameraGeometry {
+  cv::Rect2f roi{0, 0, 1, 1};         // only this part of the frame is searched for faces
+  std::vector<cv::Rect2f> windows;    // vehicle window regions; empty = no window check
+  std::vector<int> rows = {1, 2, 3};  // seat rows this camera can see
+  int min_face = 0;                   // smallest face width (px); 0 = the lane's min_face
+  // > 0: instead of the detector's full pyramid, the roi is covered by tiles seen at this
+  // scale (source px per model input px; 320x240 input): one level, no re-detection. The
+  // smallest face found is about 16 x detect_scale px; tiles overlap by `tile_overlap` px.
+  double detect_scale = 0;
+  int tile_overlap = 160;
+  // Face widths (px) at which the estimated row changes: width >= row_widths[0] → the
+  // camera's first row, >= row_widths[1] → its second, else its last.
+  std::vector<double> row_widths;
+};
+
+struct LaneConfig {
+  // Work
+  int threads = 2;             // cameras (and best-shot candidates) in parallel
+  int detect_stride = 2;       // detect on every n-th frame; tracks carry across
+  int min_face = 32;           // px
+  float score_threshold = -1;  // < 0: the manifest's detector threshold
+  // Tracking (per camera)
+  float track_iou = 0.15f;        // predicted box vs detection
+  float track_appearance = 0.3f;  // weight of the colour-histogram similarity
+  int track_max_gap = 8;          // frames a track survives without a detection
+  int min_detections = 3;         // shorter tracks are noise (and never occupants)
+  // Best shot
+  std::string profile = "lane-capture";
+  int candidates_per_track = 3;  // detections kept per track (ranked by the cheap score)
+  int full_candidates = 3;       // per occupant: full assessment + template on this many
+  // Joining tracks across cameras into occupants
+  double join_threshold = 0.35;  // template similarity to call two tracks the same person
+  // Ghosts
+  bool ghost_windows = true;         // a face outside every window region is not an occupant
+  bool ghost_motion = true;          // a face that does not move with the vehicle is not one
+  double motion_tolerance = 0.5;     // |track velocity - vehicle velocity| / face width per s
+  bool ghost_static = true;          // a face that never changes (a printed photo) is not one
+  double static_similarity = 0.985;  // chip correlation above which two looks are "the same"
+  bool liveness = false;             // run the manifest's liveness model (role "liveness")
+  double liveness_threshold = 0.5;
+  // Sessions without sensor events: a gap of this long without faces ends a vehicle.
+  double session_gap_s = 0.6;
+  // Matching: a calibration file (match/calibration.hpp); empty = the recognizer's
+  // compare_threshold from the manifest (FAR 1e-3 on LFW view 2).
+  std::filesystem::path calibration;
+  // Per camera id.
+  std::map<std::string, CameraGeometry> cameras;
+
+  const CameraGeometry& camera(const std::string& id) const;
+
+  // Reads the [lane] table. Throws core::Error: kNotFound for a missing file, kConfig naming
+  // the file and key for a bad value. Relative paths are taken from the file's folder.
+  static LaneConfig load(const std::filesystem::path& path);
+};
+
+// $LANEFACE_LANE_CONFIG, else the source tree's config/lane.toml.
+std::filesystem::path default_lane_config_path();
+
+}  // namespace laneface::capture
