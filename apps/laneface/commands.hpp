@@ -35,5 +35,8 @@ void register_quality_commands(CLI::App& app, Globals& globals, int& exit_code);
 void register_store_commands(CLI::App& app, Globals& globals, int& exit_code);
 void register_match_commands(CLI::App& app, Globals& globals, int& exit_code);
 void register_ledger_commands(CLI::App& app, Globals& globals, int& exit_code);
+void register_sim_commands(CLI::App& app, Globals& globals, int& exit_code);
+void register_serve_commands(CLI::App& app, Globals& globals, int& exit_code);
+void register_lane_commands(CLI::App& app, Globals& globals, int& exit_code);
 
 }  // namespace laneface::app

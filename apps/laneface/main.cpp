@@ -37,7 +37,10 @@ int main(int argc, char** argv) {
   laneface::app::register_quality_commands(app, globals, exit_code);
   laneface::app::register_store_commands(app, globals, exit_code);
   laneface::app::register_match_commands(app, globals, exit_code);
+  laneface::app::register_lane_commands(app, globals, exit_code);
   laneface::app::register_ledger_commands(app, globals, exit_code);
+  laneface::app::register_sim_commands(app, globals, exit_code);
+  laneface::app::register_serve_commands(app, globals, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
