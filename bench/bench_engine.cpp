@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "core/error.hpp"
 #include "core/image_io.hpp"
 #include "core/types.hpp"
@@ -223,131 +224,41 @@ void register_benchmarks() {
   }
 }
 
-// Passes every run on to the reporter --benchmark_format asked for, and keeps per benchmark
-// and thread count the figure the summary needs: the median aggregate when repetitions ran,
-// else the mean, else the single run.
-class SummaryReporter final : public benchmark::BenchmarkReporter {
- public:
-  struct Figure {
-    double ms_per_item = 0;      // wall time / items done by all threads together
-    double cpu_ms_per_item = 0;  // CPU time of the benchmark threads / items: robust to other load
-    double items_per_s = 0;
-    double faces_per_frame = -1;
-    int rank = -1;  // 2 median, 1 mean, 0 plain run
-  };
-
-  explicit SummaryReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner)
-      : inner_(std::move(inner)) {}
-
-  bool ReportContext(const Context& context) override {
-    inner_->SetOutputStream(&GetOutputStream());
-    inner_->SetErrorStream(&GetErrorStream());
-    return inner_->ReportContext(context);
+// The one-line JSON summary: per frame size and core count, detection and template figures.
+nlohmann::json summary(const laneface::bench::SummaryReporter& reporter, const Fixture& fx) {
+  auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
+  nlohmann::json j;
+  j["summary"] = kProgram;
+  j["unit"] = "ms";
+  j["opencv_threads"] = 1;
+  j["min_face"] = kMinFace;
+  j["samples"] = fx.sample_count;
+  j["faces"] = fx.faces[0].size();
+  const auto& figures = reporter.figures();
+  for (const int threads : {1, kMaxThreads}) {
+    nlohmann::json& out = j[threads == 1 ? "one_core" : "two_cores"];
+    auto put = [&](const std::string& bench, const std::string& key, const std::string& unit) {
+      const auto it = figures.find({bench, threads});
+      if (it == figures.end()) return;  // filtered out
+      out[key + "_ms_per_" + unit] = round3(it->second.ms_per_item);
+      out[key + "_cpu_ms_per_" + unit] = round3(it->second.cpu_ms_per_item);
+      out[key + "_" + unit + "s_per_s"] = round3(it->second.items_per_s);
+      if (threads > 1) out[key + "_latency_ms"] = round3(it->second.ms_per_item * threads);
+    };
+    for (const auto& size : kFrameSizes)
+      put("detect_frame/" + std::string(size.name), "detect_" + std::string(size.name), "frame");
+    put("face_template/mirror", "face_template_mirror", "face");
+    put("face_template/no_mirror", "face_template_no_mirror", "face");
+    if (out.is_null()) j.erase(threads == 1 ? "one_core" : "two_cores");
   }
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred) {
-        errors_.push_back(run.benchmark_name() + ": " + run.error_message);
-        continue;
-      }
-      int rank = 0;
-      if (run.run_type == Run::RT_Aggregate) {
-        if (run.aggregate_name == "median")
-          rank = 2;
-        else if (run.aggregate_name == "mean")
-          rank = 1;
-        else
-          continue;  // stddev, cv
-      }
-      Figure& f = figures_[{run.run_name.function_name, run.threads}];
-      if (rank < f.rank) continue;
-      f.rank = rank;
-      f.ms_per_item = run.GetAdjustedRealTime() * to_ms(run.time_unit);
-      f.cpu_ms_per_item = run.GetAdjustedCPUTime() * to_ms(run.time_unit);
-      if (auto it = run.counters.find("items_per_second"); it != run.counters.end())
-        f.items_per_s = it->second;
-      if (auto it = run.counters.find("faces_per_frame"); it != run.counters.end())
-        f.faces_per_frame = it->second;
-    }
-    inner_->ReportRuns(runs);
-  }
-
-  void Finalize() override { inner_->Finalize(); }
-
-  nlohmann::json summary(const Fixture& fx) const {
-    auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
-    nlohmann::json j;
-    j["summary"] = kProgram;
-    j["unit"] = "ms";
-    j["opencv_threads"] = 1;
-    j["min_face"] = kMinFace;
-    j["samples"] = fx.sample_count;
-    j["faces"] = fx.faces[0].size();
-    for (const int threads : {1, kMaxThreads}) {
-      nlohmann::json& out = j[threads == 1 ? "one_core" : "two_cores"];
-      auto put = [&](const std::string& bench, const std::string& key, const std::string& unit) {
-        const auto it = figures_.find({bench, threads});
-        if (it == figures_.end()) return;  // filtered out
-        out[key + "_ms_per_" + unit] = round3(it->second.ms_per_item);
-        out[key + "_cpu_ms_per_" + unit] = round3(it->second.cpu_ms_per_item);
-        out[key + "_" + unit + "s_per_s"] = round3(it->second.items_per_s);
-        if (threads > 1) out[key + "_latency_ms"] = round3(it->second.ms_per_item * threads);
-      };
-      for (const auto& size : kFrameSizes)
-        put("detect_frame/" + std::string(size.name), "detect_" + std::string(size.name), "frame");
-      put("face_template/mirror", "face_template_mirror", "face");
-      put("face_template/no_mirror", "face_template_no_mirror", "face");
-      if (out.is_null()) j.erase(threads == 1 ? "one_core" : "two_cores");
-    }
-    if (!errors_.empty()) j["errors"] = errors_;
-    return j;
-  }
-
-  bool failed() const { return !errors_.empty(); }
-
- private:
-  static double to_ms(benchmark::TimeUnit unit) {
-    switch (unit) {
-      case benchmark::kNanosecond:
-        return 1e-6;
-      case benchmark::kMicrosecond:
-        return 1e-3;
-      case benchmark::kMillisecond:
-        return 1;
-      case benchmark::kSecond:
-        return 1e3;
-    }
-    return 1;
-  }
-
-  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
-  std::map<std::pair<std::string, int>, Figure> figures_;
-  std::vector<std::string> errors_;
-};
-
-// --benchmark_format as Google Benchmark would read it (console | json; csv is shown as console).
-std::string requested_format(int argc, char** argv) {
-  std::string format = "console";
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    constexpr std::string_view kFlag = "--benchmark_format=";
-    if (arg.starts_with(kFlag)) format = std::string(arg.substr(kFlag.size()));
-  }
-  return format;
-}
-
-std::unique_ptr<benchmark::BenchmarkReporter> make_display_reporter(const std::string& format) {
-  if (format == "json") return std::make_unique<benchmark::JSONReporter>();
-  return std::make_unique<benchmark::ConsoleReporter>(
-      isatty(fileno(stdout)) ? benchmark::ConsoleReporter::OO_ColorTabular
-                             : benchmark::ConsoleReporter::OO_Tabular);
+  if (reporter.failed()) j["errors"] = reporter.errors();
+  return j;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string format = requested_format(argc, argv);
+  const std::string format = laneface::bench::requested_format(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   cv::setNumThreads(1);
@@ -368,11 +279,11 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("laneface.faces", std::to_string(fixture->faces[0].size()));
   register_benchmarks();
 
-  SummaryReporter reporter(make_display_reporter(format));
+  laneface::bench::SummaryReporter reporter(laneface::bench::make_display_reporter(format));
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   std::cout.flush();
-  (format == "console" ? std::cout : std::cerr) << reporter.summary(*fixture).dump() << std::endl;
+  (format == "console" ? std::cout : std::cerr) << summary(reporter, *fixture).dump() << std::endl;
   g_fixture = nullptr;
   return reporter.failed() ? 1 : 0;
 }

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "core/error.hpp"
 #include "core/image_io.hpp"
 #include "quality/assessor.hpp"
@@ -104,57 +105,27 @@ void bm_assess(benchmark::State& state, const lq::Assessor* assessor, lq::Scope 
 }
 
 // The median (or mean, or single run) wall and CPU ms per face of every benchmark.
-class SummaryReporter final : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred) continue;
-      int rank = 0;
-      if (run.run_type == Run::RT_Aggregate) {
-        if (run.aggregate_name == "median")
-          rank = 2;
-        else if (run.aggregate_name == "mean")
-          rank = 1;
-        else
-          continue;
-      }
-      auto& f = figures_[run.run_name.function_name];
-      if (rank < f.rank) continue;
-      const double unit = run.time_unit == benchmark::kMillisecond   ? 1
-                          : run.time_unit == benchmark::kMicrosecond ? 1e-3
-                                                                     : 1e-6;
-      f = {run.GetAdjustedRealTime() * unit, run.GetAdjustedCPUTime() * unit, rank};
-    }
-    benchmark::ConsoleReporter::ReportRuns(runs);
+nlohmann::json summary(const laneface::bench::SummaryReporter& reporter, const Fixture& fx) {
+  auto r3 = [](double v) { return std::round(v * 1000) / 1000; };
+  nlohmann::json j{{"summary", kProgram},
+                   {"unit", "ms per face"},
+                   {"faces", fx.faces.size()},
+                   {"opencv_threads", 1},
+                   {"threads", 1}};
+  nlohmann::json per = nlohmann::json::object();
+  for (const auto& [key, f] : reporter.figures()) {
+    const std::string& name = key.first;
+    const nlohmann::json v{{"wall", r3(f.ms_per_item)}, {"cpu", r3(f.cpu_ms_per_item)}};
+    if (name == "quality/cheap_gate")
+      j["cheap_gate"] = v;
+    else if (name == "quality/all_measures")
+      j["all_measures"] = v;
+    else
+      per[name.substr(name.find('/') + 1)] = v;
   }
-  nlohmann::json summary(const Fixture& fx) const {
-    auto r3 = [](double v) { return std::round(v * 1000) / 1000; };
-    nlohmann::json j{{"summary", kProgram},
-                     {"unit", "ms per face"},
-                     {"faces", fx.faces.size()},
-                     {"opencv_threads", 1},
-                     {"threads", 1}};
-    nlohmann::json per = nlohmann::json::object();
-    for (const auto& [name, f] : figures_) {
-      const nlohmann::json v{{"wall", r3(f.wall)}, {"cpu", r3(f.cpu)}};
-      if (name == "quality/cheap_gate")
-        j["cheap_gate"] = v;
-      else if (name == "quality/all_measures")
-        j["all_measures"] = v;
-      else
-        per[name.substr(name.find('/') + 1)] = v;
-    }
-    j["per_measure"] = per;
-    return j;
-  }
-
- private:
-  struct Figure {
-    double wall = 0, cpu = 0;
-    int rank = -1;
-  };
-  std::map<std::string, Figure> figures_;
-};
+  j["per_measure"] = per;
+  return j;
+}
 
 }  // namespace
 
@@ -185,10 +156,10 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
-  SummaryReporter summary;
-  benchmark::RunSpecifiedBenchmarks(&summary);
+  laneface::bench::SummaryReporter reporter(laneface::bench::make_display_reporter("console"));
+  benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
-  std::cout << summary.summary(*fixture).dump() << std::endl;
+  std::cout << summary(reporter, *fixture).dump() << std::endl;
   g_fixture = nullptr;
   return 0;
 }

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "core/error.hpp"
 #include "core/image_io.hpp"
 #include "core/types.hpp"
@@ -111,75 +112,25 @@ void bm_compare_fused(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-class SummaryReporter final : public benchmark::BenchmarkReporter {
- public:
-  explicit SummaryReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner)
-      : inner_(std::move(inner)) {}
-  bool ReportContext(const Context& context) override {
-    inner_->SetOutputStream(&GetOutputStream());
-    inner_->SetErrorStream(&GetErrorStream());
-    return inner_->ReportContext(context);
+nlohmann::json summary(const laneface::bench::SummaryReporter& reporter, const Fixture& fx) {
+  auto r3 = [](double v) { return std::round(v * 1000) / 1000; };
+  nlohmann::json j{{"summary", kProgram},
+                   {"unit", "ms"},
+                   {"opencv_threads", 1},
+                   {"samples", fx.samples},
+                   {"faces", fx.faces.size()}};
+  for (const auto& [key, f] : reporter.figures()) {
+    j["ms_per_face"][key.first] = r3(f.ms_per_item);
+    j["cpu_ms_per_face"][key.first] = r3(f.cpu_ms_per_item);
   }
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred) {
-        errors_.push_back(run.benchmark_name() + ": " + run.error_message);
-        continue;
-      }
-      int rank = 0;
-      if (run.run_type == Run::RT_Aggregate) {
-        if (run.aggregate_name == "median")
-          rank = 2;
-        else if (run.aggregate_name == "mean")
-          rank = 1;
-        else
-          continue;
-      }
-      auto& [best, ms, cpu] = figures_[run.run_name.function_name];
-      if (best > rank) continue;
-      best = rank;
-      const double unit = run.time_unit == benchmark::kMillisecond   ? 1
-                          : run.time_unit == benchmark::kMicrosecond ? 1e-3
-                          : run.time_unit == benchmark::kNanosecond  ? 1e-6
-                                                                     : 1e3;
-      ms = run.GetAdjustedRealTime() * unit;
-      cpu = run.GetAdjustedCPUTime() * unit;
-    }
-    inner_->ReportRuns(runs);
-  }
-  void Finalize() override { inner_->Finalize(); }
-
-  nlohmann::json summary(const Fixture& fx) const {
-    auto r3 = [](double v) { return std::round(v * 1000) / 1000; };
-    nlohmann::json j{{"summary", kProgram},
-                     {"unit", "ms"},
-                     {"opencv_threads", 1},
-                     {"samples", fx.samples},
-                     {"faces", fx.faces.size()}};
-    for (const auto& [name, f] : figures_) {
-      const auto& [rank, ms, cpu] = f;
-      j["ms_per_face"][name] = r3(ms);
-      j["cpu_ms_per_face"][name] = r3(cpu);
-    }
-    if (!errors_.empty()) j["errors"] = errors_;
-    return j;
-  }
-  bool failed() const { return !errors_.empty(); }
-
- private:
-  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
-  std::map<std::string, std::tuple<int, double, double>> figures_;
-  std::vector<std::string> errors_;
-};
+  if (reporter.failed()) j["errors"] = reporter.errors();
+  return j;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string format = "console";
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg.starts_with("--benchmark_format=")) format = std::string(arg.substr(19));
-  }
+  const std::string format = laneface::bench::requested_format(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   cv::setNumThreads(1);
@@ -209,16 +160,11 @@ int main(int argc, char** argv) {
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond);
 
-  std::unique_ptr<benchmark::BenchmarkReporter> display;
-  if (format == "json")
-    display = std::make_unique<benchmark::JSONReporter>();
-  else
-    display = std::make_unique<benchmark::ConsoleReporter>(benchmark::ConsoleReporter::OO_Tabular);
-  SummaryReporter reporter(std::move(display));
+  laneface::bench::SummaryReporter reporter(laneface::bench::make_display_reporter(format));
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   std::cout.flush();
-  (format == "console" ? std::cout : std::cerr) << reporter.summary(*fixture).dump() << std::endl;
+  (format == "console" ? std::cout : std::cerr) << summary(reporter, *fixture).dump() << std::endl;
   g_fixture = nullptr;
   return reporter.failed() ? 1 : 0;
 }
