@@ -1,6 +1,7 @@
 // eval: accuracy protocols on named data; each prints a summary and ends with one JSON line.
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <opencv2/core.hpp>
@@ -11,7 +12,9 @@
 #include "core/error.hpp"
 #include "eval/identify.hpp"
 #include "eval/lfw.hpp"
+#include "match/calibration.hpp"
 #include "quality/assessor.hpp"
+#include "vision/fused_recognizer.hpp"
 
 namespace laneface::app {
 
@@ -63,8 +66,14 @@ void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
     auto quality_config =
         std::make_shared<std::string>(quality::default_quality_config_path().string());
     auto no_quality = std::make_shared<bool>(false);
+    auto gate_bands = std::make_shared<std::vector<double>>();
     cmd->add_option("--data", *data,
                     "folder with labels.csv (image,identity) (default: $LANEFACE_DATA/celeba-dev)");
+    cmd->add_option("--gate-bands", *gate_bands,
+                    "fused recognizer: also report fusing only when the first model's best "
+                    "score is within each band of its threshold (default: the fusion file's "
+                    "[fusion.gate] band, when set)")
+        ->delimiter(',');
     cmd->add_option("--quality-config", *quality_config,
                     "quality config: portraits chosen by the `document` profile, probes failing "
                     "`lane-capture` discarded in a second set of figures")
@@ -77,6 +86,10 @@ void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
       o.threads = globals.threads;
       cv::setNumThreads(1);
       const vision::FaceEngine engine(globals.engine_options());
+      o.gate_bands = *gate_bands;
+      if (const auto* f = dynamic_cast<const vision::FusedRecognizer*>(&engine.recognizer());
+          f && o.gate_bands.empty() && f->params().gate_band > 0)
+        o.gate_bands.push_back(f->params().gate_band);
       std::optional<quality::Assessor> assessor;
       if (!*no_quality) {
         assessor.emplace(quality::QualityConfig::load(*quality_config),
@@ -155,6 +168,103 @@ void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
                                       {"stddev", params.norms[i].stddev}};
       }
       std::cout << j.dump() << std::endl;
+      exit_code = 0;
+    });
+  }
+  {
+    auto* cmd = calibrate->add_subcommand(
+        "threshold",
+        "match thresholds from impostor scores measured on LFW (every pair of images of "
+        "different people): 1:few at a target FMR, 1:N at a target FPIR; writes "
+        "DIR/<model>.toml (for --recognizer fused also each part's file)");
+    auto data = std::make_shared<std::string>();
+    auto fmr = std::make_shared<double>(match::kDefaultTargetFmr);
+    auto fpir = std::make_shared<double>(match::kDefaultTargetFpir);
+    auto out = std::make_shared<std::string>(
+        (std::filesystem::path(LANEFACE_SOURCE_ROOT) / "config" / "calibration").string());
+    auto check_sizes =
+        std::make_shared<std::vector<std::size_t>>(std::vector<std::size_t>{10, 100, 1000});
+    auto json = std::make_shared<std::string>();
+    cmd->add_option("--data", *data,
+                    "LFW folder with pairs.txt and lfw/ (default: $LANEFACE_DATA/lfw); never the "
+                    "set the lane is evaluated on")
+        ->required();
+    cmd->add_option("--target-fmr", *fmr, "1:few false match rate")
+        ->check(CLI::Range(1e-9, 0.5))
+        ->capture_default_str();
+    cmd->add_option("--target-fpir", *fpir, "1:N false positive identification rate")
+        ->check(CLI::Range(1e-9, 0.5))
+        ->capture_default_str();
+    cmd->add_option("--out-dir", *out, "directory the calibration files are written to")
+        ->capture_default_str();
+    cmd->add_option("--check-sizes", *check_sizes,
+                    "gallery sizes at which the 1:N threshold is checked on the data directly "
+                    "(max of N impostor scores per search)")
+        ->delimiter(',')
+        ->capture_default_str();
+    cmd->add_option("--json", *json, "also write the report to this file");
+    cmd->callback([=, &globals, &exit_code] {
+      eval::LfwOptions o;
+      o.data = data_root(*data, "lfw");
+      o.threads = globals.threads;
+      cv::setNumThreads(1);
+      const vision::FaceEngine engine(globals.engine_options());
+      const auto imp = eval::lfw_impostor_scores(engine, o, *check_sizes);
+      std::filesystem::create_directories(*out);
+      nlohmann::json report{{"calibrate", "threshold"},
+                            {"data", o.data.filename().string()},
+                            {"images", imp.images},
+                            {"identities", imp.identities},
+                            {"failures_to_detect", imp.failures_to_detect},
+                            {"embed_seconds", imp.embed_seconds},
+                            {"target_fmr", *fmr},
+                            {"target_fpir", *fpir},
+                            {"models", nlohmann::json::array()}};
+      for (std::size_t m = 0; m < imp.models.size(); ++m) {
+        const std::string& model = imp.models[m];
+        const std::string source =
+            "LFW view-2 images at " + o.data.filename().string() + ": all " +
+            std::to_string(imp.scores[m].size()) + " pairs of images of different people (" +
+            std::to_string(imp.images) + " images, " + std::to_string(imp.identities) + " people" +
+            (m > 0 ? ", templates of the fused run" : "") + ")";
+        const auto c = match::fit_calibration(model, imp.scores[m], *fmr, source, *fpir);
+        const auto file = match::calibration_file(*out, model);
+        c.save(file);
+        nlohmann::json j{{"model", model},
+                         {"file", file.string()},
+                         {"threshold", c.threshold},
+                         {"impostor_count", c.impostor_count}};
+        for (const auto& p : c.curve) j["curve"].push_back({p.fmr, p.threshold});
+        for (const std::size_t n : {1, 10, 100, 1000, 10000, 100000}) {
+          j["port_threshold"].push_back({{"gallery_size", n},
+                                         {"threshold", c.port_threshold(n)},
+                                         {"fmr", match::fmr_for_fpir(*fpir, n)},
+                                         {"extrapolated", c.port_extrapolated(n)}});
+        }
+        // The 1:N threshold checked directly: the fraction of searches of N other people
+        // whose best score passes it (the independence assumption behind it, tested).
+        for (std::size_t k = 0; k < imp.max_of_n_sizes.size(); ++k) {
+          const std::size_t n = imp.max_of_n_sizes[k];
+          const double t = c.port_threshold(n);
+          std::size_t above = 0;
+          for (const double s : imp.max_of_n[m][k]) above += s > t;
+          j["fpir_check"].push_back({{"gallery_size", n},
+                                     {"threshold", t},
+                                     {"searches", imp.max_of_n[m][k].size()},
+                                     {"false_positives", above},
+                                     {"fpir", double(above) / double(imp.max_of_n[m][k].size())}});
+        }
+        std::fprintf(stderr,
+                     "calibrate threshold: %s: %.4f at FMR %g over %zu impostor pairs -> %s\n",
+                     model.c_str(), c.threshold, *fmr, c.impostor_count, file.c_str());
+        report["models"].push_back(j);
+      }
+      if (!json->empty()) {
+        std::ofstream f(*json);
+        f << report.dump(2) << "\n";
+        if (!f) throw core::Error(core::ErrorKind::kIo, *json + ": cannot write");
+      }
+      std::cout << report.dump() << std::endl;
       exit_code = 0;
     });
   }

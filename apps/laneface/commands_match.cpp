@@ -5,9 +5,11 @@
 #include <memory>
 #include <opencv2/core.hpp>
 
+#include "capture/document_gallery.hpp"
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/image_io.hpp"
+#include "match/calibration.hpp"
 #include "match/search_bench.hpp"
 #include "match/store_gallery.hpp"
 #include "store/store.hpp"
@@ -17,13 +19,17 @@ namespace {
 
 // `laneface search`: every face in a photo against the vehicle gallery (the portraits of
 // --documents, 1:few) and the port gallery (portraits and non-US encounter templates, 1:N),
-// both loaded from the store for the engine's recognizer. Prints the top candidates; with
-// --threshold, whether the best one is a match. Audited as a search (counts, no templates).
+// both loaded from the store for the engine's recognizer. Prints the top candidates and the
+// decision: the 1:few and 1:N thresholds of the recognizer's match calibration
+// (config/calibration/<model>.toml, `laneface calibrate threshold`), or --threshold for both.
+// Audited as a search (counts, no templates).
 void register_search_command(CLI::App& app, Globals& globals, int& exit_code) {
   struct Flags {
     std::string db, image, key_file, index = "exact_float";
     std::vector<std::int64_t> documents;
     std::optional<double> threshold;
+    std::string calibration =
+        (std::filesystem::path(LANEFACE_SOURCE_ROOT) / "config" / "calibration").string();
     std::size_t k = 3;
     int min_face = 24;
   };
@@ -37,7 +43,12 @@ void register_search_command(CLI::App& app, Globals& globals, int& exit_code) {
   cmd->add_option("--documents", f->documents,
                   "store ids of the documents read at the lane (the 1:few gallery)")
       ->delimiter(',');
-  cmd->add_option("--threshold", f->threshold, "score above which the best candidate matches");
+  cmd->add_option("--threshold", f->threshold,
+                  "score above which the best candidate matches, in both galleries (instead of "
+                  "the calibration's)");
+  cmd->add_option("--calibration", f->calibration,
+                  "match calibration: a file, or a directory of <model>.toml files")
+      ->capture_default_str();
   cmd->add_option("-k", f->k, "candidates per gallery")->capture_default_str();
   cmd->add_option("--index", f->index, "port gallery index: exact_float, exact_int8, faiss_ivf")
       ->capture_default_str();
@@ -58,13 +69,8 @@ void register_search_command(CLI::App& app, Globals& globals, int& exit_code) {
     const vision::FaceEngine engine(globals.engine_options());
     const auto& rec = engine.recognizer();
     const std::string& model = rec.model_id();
-    if (model.rfind("fused", 0) == 0 || model.find('+') != std::string::npos) {
-      throw core::Error(core::ErrorKind::kConfig,
-                        "search: recognizer '" + model +
-                            "' fuses two models and has no gallery; use fr_feature or dlib_resnet");
-    }
-    const auto metric =
-        model.rfind("dlib", 0) == 0 ? match::Metric::kL2 : match::Metric::kInnerProduct;
+    // Fused: an exact scan of the fused score (match::create_fused_index).
+    const auto metric = capture::gallery_metric(rec);
     const auto templates = store->load_templates(model, "laneface search");
     match::StoreGalleryOptions options;
     options.kind = match::parse_index_kind(f->index);
@@ -77,7 +83,21 @@ void register_search_command(CLI::App& app, Globals& globals, int& exit_code) {
                        {"vehicle_gallery", vehicle.size()},
                        {"port_gallery", port.size()},
                        {"faces", nlohmann::json::array()}};
-    if (f->threshold) out["threshold"] = *f->threshold;
+    double thresholds[2] = {0, 0};  // vehicle (1:few), port (1:N)
+    if (f->threshold) {
+      thresholds[0] = thresholds[1] = *f->threshold;
+      out["threshold"] = *f->threshold;
+    } else {
+      const auto c = match::load_calibration_for(f->calibration, model);
+      thresholds[0] = c.threshold;
+      thresholds[1] = c.port_threshold(port.size());
+      out["calibration"] = {{"file", match::calibration_file(f->calibration, model).string()},
+                            {"vehicle_threshold", thresholds[0]},
+                            {"target_fmr", c.target_fmr},
+                            {"port_threshold", thresholds[1]},
+                            {"target_fpir", c.target_fpir},
+                            {"port_extrapolated", c.port_extrapolated(port.size())}};
+    }
     auto candidates = [&](const match::Gallery& g, const core::Template& t) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& c : g.search(t, f->k)) {
@@ -95,12 +115,13 @@ void register_search_command(CLI::App& app, Globals& globals, int& exit_code) {
       nlohmann::json j{{"box", {face.box.x1, face.box.y1, face.box.x2, face.box.y2}},
                        {"vehicle", candidates(vehicle, t)},
                        {"port", candidates(port, t)}};
-      if (f->threshold) {
+      {
         // 1:few first, then 1:N, as the matcher does.
         std::string decision = "not_matched";
-        for (const char* g : {"vehicle", "port"}) {
-          if (!j[g].empty() && j[g][0]["score"].get<double>() > *f->threshold) {
-            decision = std::string("matched_") + g;
+        for (const int g : {0, 1}) {
+          const char* name = g ? "port" : "vehicle";
+          if (!j[name].empty() && j[name][0]["score"].get<double>() > thresholds[g]) {
+            decision = std::string("matched_") + name;
             break;
           }
         }

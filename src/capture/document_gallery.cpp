@@ -9,6 +9,7 @@
 #include "core/parallel.hpp"
 #include "store/store.hpp"
 #include "vision/face_engine.hpp"
+#include "vision/fused_recognizer.hpp"
 
 namespace laneface::capture {
 
@@ -17,14 +18,26 @@ using core::ErrorKind;
 
 match::Metric gallery_metric(const std::string& model_id) {
   if (model_id.find('+') != std::string::npos || model_id.rfind("fused", 0) == 0) {
-    throw Error(ErrorKind::kConfig, "lane matching: recognizer '" + model_id +
-                                        "' fuses scores and has no gallery; use fr_feature or "
-                                        "dlib_resnet");
+    throw Error(ErrorKind::kConfig, "gallery metric: recognizer '" + model_id +
+                                        "' fuses scores; its gallery metric comes from the "
+                                        "recognizer's fusion parameters");
   }
   return model_id.rfind("dlib", 0) == 0 ? match::Metric::kL2 : match::Metric::kInnerProduct;
 }
 
-DocumentGallery::DocumentGallery(std::string model_id, std::size_t dim, match::Metric metric)
+match::GalleryMetric gallery_metric(const vision::Recognizer& recognizer) {
+  const auto* fused = dynamic_cast<const vision::FusedRecognizer*>(&recognizer);
+  if (!fused) return gallery_metric(recognizer.model_id());
+  std::vector<match::FusedPart> parts;
+  for (std::size_t i = 0; i < fused->parts().size(); ++i) {
+    const auto& p = *fused->parts()[i];
+    const auto& norm = fused->params().norms.at(i);
+    parts.push_back({p.template_size(), gallery_metric(p.model_id()), norm.mean, norm.stddev});
+  }
+  return match::GalleryMetric::fused(std::move(parts));
+}
+
+DocumentGallery::DocumentGallery(std::string model_id, std::size_t dim, match::GalleryMetric metric)
     : model_id_(std::move(model_id)),
       dim_(dim),
       metric_(metric),
@@ -86,9 +99,11 @@ const EnrolledDocument* DocumentGallery::find_number(const std::string& number) 
   return it == by_number_.end() ? nullptr : find(it->second);
 }
 
-DocumentGallery load_document_gallery(store::Store& store, const std::string& model_id,
-                                      std::size_t dim, const std::string& actor) {
-  DocumentGallery g(model_id, dim, gallery_metric(model_id));
+namespace {
+
+DocumentGallery load_documents(store::Store& store, const std::string& model_id, std::size_t dim,
+                               match::GalleryMetric metric, const std::string& actor) {
+  DocumentGallery g(model_id, dim, std::move(metric));
   for (const auto& t : store.load_templates(model_id, actor)) {
     if (t.owner.kind != store::TemplateOwnerKind::kDocument) continue;
     EnrolledDocument d;
@@ -111,6 +126,19 @@ DocumentGallery load_document_gallery(store::Store& store, const std::string& mo
   return g;
 }
 
+}  // namespace
+
+DocumentGallery load_document_gallery(store::Store& store, const std::string& model_id,
+                                      std::size_t dim, const std::string& actor) {
+  return load_documents(store, model_id, dim, gallery_metric(model_id), actor);
+}
+
+DocumentGallery load_document_gallery(store::Store& store, const vision::Recognizer& recognizer,
+                                      const std::string& actor) {
+  return load_documents(store, recognizer.model_id(), recognizer.template_size(),
+                        gallery_metric(recognizer), actor);
+}
+
 DocumentGallery enrol_csv_in_memory(const std::filesystem::path& csv,
                                     const std::filesystem::path& images,
                                     const vision::FaceEngine& engine, int threads,
@@ -126,7 +154,7 @@ DocumentGallery enrol_csv_in_memory(const std::filesystem::path& csv,
   const auto c_type = optional_column("type"), c_country = optional_column("country"),
              c_identity = optional_column("identity");
   const auto& rec = engine.recognizer();
-  DocumentGallery gallery(rec.model_id(), rec.template_size(), gallery_metric(rec.model_id()));
+  DocumentGallery gallery(rec.model_id(), rec.template_size(), gallery_metric(rec));
   std::vector<std::optional<core::Template>> templates(table.rows.size());
   std::vector<std::string> errors(table.rows.size());
   core::parallel_for(table.rows.size(), threads, [&](std::size_t i) {

@@ -18,7 +18,8 @@
 
 namespace laneface::vision {
 class FaceEngine;
-}
+class Recognizer;
+}  // namespace laneface::vision
 
 namespace laneface::capture {
 
@@ -33,8 +34,9 @@ struct EnrolledDocument {
 
 class DocumentGallery {
  public:
-  // metric: kInnerProduct for cosine recognizers (fr_feature), kL2 for dlib_resnet.
-  DocumentGallery(std::string model_id, std::size_t dim, match::Metric metric);
+  // metric: gallery_metric(recognizer) (kInnerProduct for fr_feature, kL2 for dlib_resnet,
+  // the parts and their normalisation for the fused recognizer).
+  DocumentGallery(std::string model_id, std::size_t dim, match::GalleryMetric metric);
 
   // Adds a document's portrait template. A zero document_id / subject_id gets the next
   // running number. Throws core::Error(kInvalidInput) for a template of another model or
@@ -61,7 +63,7 @@ class DocumentGallery {
  private:
   std::string model_id_;
   std::size_t dim_;
-  match::Metric metric_;
+  match::GalleryMetric metric_;
   std::unique_ptr<match::Gallery> port_;
   std::map<match::Id, std::pair<EnrolledDocument, core::Template>> documents_;
   std::map<std::string, match::Id> by_number_;
@@ -80,10 +82,16 @@ namespace laneface::capture {
 // documents are resolved through Store::find_document. Document numbers are not loaded.
 DocumentGallery load_document_gallery(store::Store& store, const std::string& model_id,
                                       std::size_t dim, const std::string& actor);
+// The same for the recognizer's templates (also the fused recognizer's).
+DocumentGallery load_document_gallery(store::Store& store, const vision::Recognizer& recognizer,
+                                      const std::string& actor);
 
-// The gallery metric of a recognizer model id. Throws core::Error(kConfig) for "fused"
-// (score fusion has no single gallery).
+// The gallery metric of a single-model id. Throws core::Error(kConfig) for a fused id (its
+// normalisation lives in the recognizer: use the overload below).
 match::Metric gallery_metric(const std::string& model_id);
+// The gallery metric of a recognizer: for the fused recognizer each part's metric and score
+// normalisation (an exact fused scan gives the fused recognizer's own scores).
+match::GalleryMetric gallery_metric(const vision::Recognizer& recognizer);
 
 struct CsvEnrolReport {
   std::size_t enrolled = 0;

@@ -176,6 +176,43 @@ nlohmann::json run_identify(const vision::FaceEngine& engine, const IdentifyOpti
     out["parts"][fused->parts()[j - 1]->model_id()] =
         identification_metrics(scores[j], {1e-2, 1e-3});
   }
+  if (fused && !options.gate_bands.empty()) {
+    const std::string first = fused->parts().front()->model_id();
+    for (const double band : options.gate_bands) {
+      nlohmann::json g{{"band", band}, {"first_model", first}};
+      for (const double fpir : {1e-2, 1e-3}) {
+        char key[32];
+        std::snprintf(key, sizeof key, "fpir_%g", fpir);
+        const auto& first_at = out["parts"][first]["fnir_at_fpir"];
+        if (!first_at.contains(key)) continue;
+        const double t1 = first_at[key]["threshold"].get<double>();
+        IdentifyScores gated;
+        std::size_t in_band = 0, with_face = 0;
+        for (std::size_t i = 0; i < scores[0].probes.size(); ++i) {
+          IdentifyScores::Probe p = scores[0].probes[i];  // fused
+          const auto& p1 = scores[1].probes[i];           // the first model alone
+          if (p1.has_face) {
+            ++with_face;
+            const bool above = p1.top_score > t1 + band, below = p1.top_score < t1 - band;
+            if (above || below) {  // decided by the first model: offset past every fused score
+              p.top_score = p1.top_score + (above ? 1e6 : -1e6);
+              p.top_is_mate = p1.top_is_mate;
+              p.top_item = p1.top_item;
+            } else {
+              ++in_band;
+            }
+          }
+          gated.probes.push_back(p);
+        }
+        auto m = identification_metrics(gated, {fpir});
+        m["first_threshold"] = t1;
+        m["second_model_searches"] = in_band;
+        m["second_model_fraction"] = with_face ? double(in_band) / with_face : 0.0;
+        g[key] = m;
+      }
+      out["gated"].push_back(g);
+    }
+  }
   if (options.assess) {
     std::size_t portraits_passing = 0;
     for (const std::size_t g : gallery) portraits_passing += items[g].quality->document;

@@ -36,6 +36,12 @@ struct IdentifyOptions {
   // score), and the report adds the figures with probes failing `lane-capture` discarded.
   // Without one: the portrait is the most suitable by geometry (portrait_suitability).
   PhotoAssessor assess;
+  // Fused recognizer only: "fuse only near the threshold". For each band b the report adds
+  // the figures of a search that computes the second model only when the first model's best
+  // score lies within b of the first model's threshold at the same FPIR (above the band:
+  // the first model's candidate is accepted; below it: no candidate), and how often the
+  // second model was needed.
+  std::vector<double> gate_bands;
 };
 
 nlohmann::json run_identify(const vision::FaceEngine& engine, const IdentifyOptions& options);

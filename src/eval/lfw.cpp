@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
+#include <random>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -281,6 +283,97 @@ vision::FusionParams calibrate_fusion_lfw(const vision::FaceEngine& engine,
                        std::to_string(fused_impostor.size()) +
                        " impostor pairs of all folds; threshold at FAR 1e-3";
   return params;
+}
+
+LfwImpostors lfw_impostor_scores(const vision::FaceEngine& engine, const LfwOptions& options,
+                                 const std::vector<std::size_t>& max_of_n_sizes, unsigned seed) {
+  const vision::Recognizer& rec = engine.recognizer();
+  const LfwTemplates lt = embed_lfw(engine, rec, options);
+  LfwImpostors out;
+  out.images = lt.results.size();
+  out.embed_seconds = lt.seconds;
+  for (const auto& r : lt.results) out.failures_to_detect += r.how != 0;
+  // Images in index order, their identity (the folder name), and per model the templates.
+  std::vector<std::string> names(lt.results.size());
+  for (const auto& [name, i] : lt.index) names[i] = name;
+  std::map<std::string, std::size_t> identity_of;
+  std::vector<std::size_t> identity(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string who = std::filesystem::path(names[i]).parent_path().string();
+    identity[i] = identity_of.emplace(who, identity_of.size()).first->second;
+  }
+  out.identities = identity_of.size();
+  const auto* fused = dynamic_cast<const vision::FusedRecognizer*>(&rec);
+  std::vector<const vision::Recognizer*> parts;  // the models compared directly
+  std::vector<std::vector<core::Template>> templates;
+  if (fused) {
+    out.models.push_back(rec.model_id());
+    for (const auto& p : fused->parts()) {
+      parts.push_back(p.get());
+      out.models.push_back(p->model_id());
+      templates.emplace_back();
+    }
+    for (const auto& r : lt.results) {
+      auto split = fused->split(r.t);
+      for (std::size_t m = 0; m < split.size(); ++m) templates[m].push_back(std::move(split[m]));
+    }
+  } else {
+    out.models.push_back(rec.model_id());
+    parts.push_back(&rec);
+    templates.emplace_back();
+    for (const auto& r : lt.results) templates[0].push_back(r.t);
+  }
+  const std::size_t n = names.size(), n_models = out.models.size();
+  // The score vector of images i and j: [fused,] part scores.
+  auto score = [&](std::size_t i, std::size_t j, double* s) {
+    double* p = fused ? s + 1 : s;
+    for (std::size_t m = 0; m < parts.size(); ++m)
+      p[m] = parts[m]->compare(templates[m][i], templates[m][j]);
+    if (fused) s[0] = vision::fuse_scores({p, parts.size()}, fused->params().norms);
+  };
+  // Every impostor pair i < j, rows in parallel into precomputed offsets.
+  std::vector<std::size_t> offset(n + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t c = 0;
+    for (std::size_t j = i + 1; j < n; ++j) c += identity[j] != identity[i];
+    offset[i + 1] = offset[i] + c;
+  }
+  out.scores.assign(n_models, std::vector<double>(offset[n]));
+  core::parallel_for(n, options.threads, [&](std::size_t i) {
+    std::vector<double> s(n_models);
+    std::size_t k = offset[i];
+    for (std::size_t j = i + 1; j < n; ++j) {
+      if (identity[j] == identity[i]) continue;
+      score(i, j, s.data());
+      for (std::size_t m = 0; m < n_models; ++m) out.scores[m][k] = s[m];
+      ++k;
+    }
+  });
+  // Max of N: one random image per other identity, N identities per search.
+  out.max_of_n_sizes = max_of_n_sizes;
+  out.max_of_n.assign(
+      n_models, std::vector<std::vector<double>>(max_of_n_sizes.size(), std::vector<double>(n)));
+  std::vector<std::vector<std::size_t>> by_identity(out.identities);
+  for (std::size_t i = 0; i < n; ++i) by_identity[identity[i]].push_back(i);
+  for (std::size_t k = 0; k < max_of_n_sizes.size(); ++k) {
+    const std::size_t size = std::min(max_of_n_sizes[k], out.identities - 1);
+    core::parallel_for(n, options.threads, [&](std::size_t i) {
+      std::mt19937_64 rng(seed * 1000003ull + k * 7919ull + i);
+      std::vector<std::size_t> others;
+      others.reserve(out.identities - 1);
+      for (std::size_t id = 0; id < out.identities; ++id)
+        if (id != identity[i]) others.push_back(id);
+      std::vector<double> best(n_models, -std::numeric_limits<double>::infinity()), s(n_models);
+      for (std::size_t g = 0; g < size; ++g) {  // partial Fisher-Yates: N distinct identities
+        std::swap(others[g], others[g + rng() % (others.size() - g)]);
+        const auto& imgs = by_identity[others[g]];
+        score(i, imgs[rng() % imgs.size()], s.data());
+        for (std::size_t m = 0; m < n_models; ++m) best[m] = std::max(best[m], s[m]);
+      }
+      for (std::size_t m = 0; m < n_models; ++m) out.max_of_n[m][k][i] = best[m];
+    });
+  }
+  return out;
 }
 
 }  // namespace laneface::eval

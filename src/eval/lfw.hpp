@@ -49,4 +49,26 @@ vision::FusionParams calibrate_fusion_lfw(const vision::FaceEngine& engine,
                                           const std::vector<std::string>& part_ids,
                                           const LfwOptions& options);
 
+// Impostor scores for match calibration (`laneface calibrate threshold`): every pair of LFW
+// view-2 images of different people (all of them, no sampling: about 29.6 million pairs of
+// the 7,701 images), scored by the engine's recognizer; for the fused recognizer also by
+// each part, from the same templates.
+struct LfwImpostors {
+  std::vector<std::string> models;          // the recognizer's id; fused: then each part's
+  std::vector<std::vector<double>> scores;  // per model, one score per impostor pair
+  std::size_t images = 0;
+  std::size_t identities = 0;
+  int failures_to_detect = 0;  // images templated from a fallback face box
+  double embed_seconds = 0;
+  // A direct check of 1:N rates: per model and gallery size N (max_of_n_sizes), each image
+  // searched in N images of N distinct other people drawn at random (fixed seed): the best
+  // score of each search, one per image.
+  std::vector<std::size_t> max_of_n_sizes;
+  std::vector<std::vector<std::vector<double>>> max_of_n;  // [model][size][image]
+};
+
+LfwImpostors lfw_impostor_scores(const vision::FaceEngine& engine, const LfwOptions& options,
+                                 const std::vector<std::size_t>& max_of_n_sizes = {},
+                                 unsigned seed = 1);
+
 }  // namespace laneface::eval

@@ -7,9 +7,32 @@ namespace laneface::match {
 using core::Error;
 using core::ErrorKind;
 
-Gallery::Gallery(std::string model_id, std::size_t dim, Metric metric, IndexKind kind,
+namespace {
+
+std::unique_ptr<SearchIndex> make_index(const std::string& model_id, std::size_t dim,
+                                        const GalleryMetric& metric, IndexKind kind,
+                                        const IndexOptions& options) {
+  if (metric.metric != Metric::kFused) return create_index(kind, dim, metric.metric, options);
+  if (kind == IndexKind::kFaissIvf) {
+    throw Error(ErrorKind::kConfig, "gallery of '" + model_id +
+                                        "': fused scores are searched exactly (index kind "
+                                        "exact_float), not with " +
+                                        std::string(to_string(kind)));
+  }
+  auto index = create_fused_index(metric.parts);
+  if (index->dim() != dim) {
+    throw Error(ErrorKind::kInvalidInput, "gallery of '" + model_id + "': the parts hold " +
+                                              std::to_string(index->dim()) + " values, not " +
+                                              std::to_string(dim));
+  }
+  return index;
+}
+
+}  // namespace
+
+Gallery::Gallery(std::string model_id, std::size_t dim, const GalleryMetric& metric, IndexKind kind,
                  const IndexOptions& options)
-    : model_id_(std::move(model_id)), index_(create_index(kind, dim, metric, options)) {
+    : model_id_(std::move(model_id)), index_(make_index(model_id_, dim, metric, kind, options)) {
   if (model_id_.empty()) throw Error(ErrorKind::kInvalidInput, "gallery: model id is empty");
 }
 

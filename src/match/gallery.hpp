@@ -24,6 +24,20 @@ struct GalleryEntry {
   EntryKind kind = EntryKind::kDocument;
 };
 
+// How a gallery scores its templates: one model's metric, or a fused recognizer's parts
+// (templates = the parts' templates concatenated; exact search, create_fused_index).
+struct GalleryMetric {
+  Metric metric = Metric::kInnerProduct;
+  std::vector<FusedPart> parts;  // set (two or more) exactly when metric is kFused
+
+  GalleryMetric(Metric m = Metric::kInnerProduct) : metric(m) {}  // NOLINT: implicit on purpose
+  static GalleryMetric fused(std::vector<FusedPart> parts) {
+    GalleryMetric g(Metric::kFused);
+    g.parts = std::move(parts);
+    return g;
+  }
+};
+
 struct Candidate {
   GalleryEntry entry;
   double score = 0;
@@ -32,9 +46,10 @@ struct Candidate {
 class Gallery {
  public:
   // One model per gallery: every template added or searched must carry model_id and have
-  // `dim` values. metric: kInnerProduct for cosine models (fr_feature), kL2 for dlib_resnet;
-  // the fused recognizer compares two templates at once and has no gallery.
-  Gallery(std::string model_id, std::size_t dim, Metric metric,
+  // `dim` values. metric: kInnerProduct for cosine models (fr_feature), kL2 for dlib_resnet,
+  // GalleryMetric::fused(parts) for the fused recognizer (exact search only: a FAISS kind
+  // throws core::Error(kConfig); the exact kinds both give the exact fused scan).
+  Gallery(std::string model_id, std::size_t dim, const GalleryMetric& metric,
           IndexKind kind = IndexKind::kExactFloat, const IndexOptions& options = {});
 
   const std::string& model_id() const { return model_id_; }

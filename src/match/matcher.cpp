@@ -36,9 +36,11 @@ std::vector<Decision> Matcher::decide(std::span<const std::optional<core::Templa
                                           calibration_.model_id + "'");
     }
   }
+  const double thresholds[2] = {vehicle_threshold(), port_threshold(port.size())};
   std::vector<Decision> out;
   for (const auto& probe : occupants) {
     Decision d;
+    d.threshold = thresholds[1];
     if (probe) {
       d.outcome = Outcome::kNotMatched;
       for (const auto& [gallery, scope] :
@@ -46,8 +48,9 @@ std::vector<Decision> Matcher::decide(std::span<const std::optional<core::Templa
         const auto top = gallery->search(*probe, 1);
         if (top.empty()) continue;
         d.best_score = std::max(d.best_score.value_or(top[0].score), top[0].score);
-        if (top[0].score > calibration_.threshold) {
-          d = {Outcome::kMatched, top[0], scope, d.best_score};
+        const double t = thresholds[scope == GalleryScope::kPort];
+        if (top[0].score > t) {
+          d = {Outcome::kMatched, top[0], scope, d.best_score, t};
           break;
         }
       }

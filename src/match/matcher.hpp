@@ -1,8 +1,9 @@
 #pragma once
 // Decisions for the occupants of one vehicle: each captured occupant is searched 1:few in
 // the vehicle's pre-staged gallery first, then 1:N in the port gallery; a top score above the
-// calibrated threshold is a match. Everything else goes to an officer: the matcher never
-// takes an adverse decision on its own.
+// calibrated threshold is a match: the 1:few threshold (target FMR) in the vehicle gallery,
+// the 1:N one (target FPIR at the port gallery's size, calibration.hpp) in the port gallery.
+// Everything else goes to an officer: the matcher never takes an adverse decision on its own.
 #include <optional>
 #include <span>
 #include <string_view>
@@ -25,6 +26,7 @@ struct Decision {
   std::optional<Candidate> match;                 // set when matched
   GalleryScope gallery = GalleryScope::kVehicle;  // where the match came from
   std::optional<double> best_score;  // the highest score seen in either gallery, if searched
+  double threshold = 0;              // the threshold of the gallery that matched (else the port's)
 
   // Not matched or not captured: an officer checks the person.
   bool officer_referral() const { return outcome != Outcome::kMatched; }
@@ -35,6 +37,11 @@ class Matcher {
   // Throws core::Error(kConfig) when a gallery holds another model than the calibration.
   Matcher(Calibration calibration);
   const Calibration& calibration() const { return calibration_; }
+  // The thresholds decide() applies: 1:few, and 1:N for a port gallery of this size.
+  double vehicle_threshold() const { return calibration_.threshold; }
+  double port_threshold(std::size_t port_size) const {
+    return calibration_.port_threshold(port_size);
+  }
 
   // One decision per occupant, in order; std::nullopt = no usable capture. `vehicle` may be
   // empty (no documents read). Throws core::Error(kInvalidInput) for a probe of another

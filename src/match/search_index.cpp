@@ -16,7 +16,17 @@ constexpr std::array<std::string_view, 3> kKindNames{"exact_float", "exact_int8"
 bool worse(const Hit& a, const Hit& b) { return a.score > b.score; }
 }  // namespace
 
-std::string_view to_string(Metric metric) { return metric == Metric::kL2 ? "l2" : "inner_product"; }
+std::string_view to_string(Metric metric) {
+  switch (metric) {
+    case Metric::kL2:
+      return "l2";
+    case Metric::kFused:
+      return "fused";
+    case Metric::kInnerProduct:
+      break;
+  }
+  return "inner_product";
+}
 std::string_view to_string(IndexKind kind) { return kKindNames.at(static_cast<std::size_t>(kind)); }
 
 IndexKind parse_index_kind(std::string_view name) {
@@ -84,6 +94,10 @@ namespace laneface::match {
 std::unique_ptr<SearchIndex> create_index(IndexKind kind, std::size_t dim, Metric metric,
                                           const IndexOptions& options) {
   if (dim == 0) throw Error(ErrorKind::kInvalidInput, "create_index: dimension must be positive");
+  if (metric == Metric::kFused) {
+    throw Error(ErrorKind::kInvalidInput,
+                "create_index: fused scores need their parts: use create_fused_index");
+  }
   switch (kind) {
     case IndexKind::kExactFloat:
       return detail::make_exact_float(dim, metric);

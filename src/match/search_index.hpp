@@ -4,6 +4,8 @@
 // higher is more alike, so a calibrated threshold applies to every index alike.
 //   kInnerProduct: <q, x>; on L2-normalised templates this is the cosine (fr_feature).
 //   kL2:           -||q - x|| (dlib_resnet).
+//   kFused:        a fused recognizer's score (create_fused_index): the sum over its parts of
+//                  (part score - mean) / stddev, each part scored with its own metric.
 // Thread-safety: const member functions (search) may run concurrently; add/remove need
 // exclusive access.
 #include <cstddef>
@@ -19,7 +21,7 @@ namespace laneface::match {
 
 using Id = std::int64_t;
 
-enum class Metric { kInnerProduct, kL2 };
+enum class Metric { kInnerProduct, kL2, kFused };
 enum class IndexKind { kExactFloat, kExactInt8, kFaissIvf };
 
 std::string_view to_string(Metric metric);
@@ -73,9 +75,25 @@ class SearchIndex {
   void check_vector(std::span<const float> vector, std::string_view what) const;
 };
 
-// Requires dim > 0.
+// Requires dim > 0 and a single-model metric (not kFused).
 std::unique_ptr<SearchIndex> create_index(IndexKind kind, std::size_t dim, Metric metric,
                                           const IndexOptions& options = {});
+
+// One model of a fused score: its templates' length, metric (kInnerProduct or kL2) and the
+// z-normalisation of its scores (vision::FusionParams).
+struct FusedPart {
+  std::size_t dim = 0;
+  Metric metric = Metric::kInnerProduct;
+  double mean = 0;
+  double stddev = 1;
+};
+
+// Exact search over fused templates (the parts' templates concatenated in part order): each
+// query scores every stored template part by part with the kernels and sums the normalised
+// part scores, so hits and scores are those of the fused recognizer's compare (to float
+// rounding). Throws core::Error(kInvalidInput) for fewer than two parts, a zero dimension, a
+// kFused part or a stddev that is not positive.
+std::unique_ptr<SearchIndex> create_fused_index(std::vector<FusedPart> parts);
 
 // Keeps the k highest-scoring hits seen.
 class TopK {

@@ -33,7 +33,8 @@ bool wanted(const store::StoredTemplate& t, EncounterPolicy policy) {
 }  // namespace
 
 Gallery build_gallery(std::span<const store::StoredTemplate> templates, const std::string& model_id,
-                      std::size_t dim, Metric metric, const StoreGalleryOptions& options) {
+                      std::size_t dim, const GalleryMetric& metric,
+                      const StoreGalleryOptions& options) {
   Gallery gallery(model_id, dim, metric, options.kind, options.index);
   for (const auto& t : templates) {
     if (wanted(t, options.encounters)) gallery.add(to_entry(t), t.value);
@@ -42,8 +43,8 @@ Gallery build_gallery(std::span<const store::StoredTemplate> templates, const st
 }
 
 Gallery build_vehicle_gallery(std::span<const store::StoredTemplate> templates,
-                              const std::string& model_id, std::size_t dim, Metric metric,
-                              std::span<const Id> document_ids) {
+                              const std::string& model_id, std::size_t dim,
+                              const GalleryMetric& metric, std::span<const Id> document_ids) {
   Gallery gallery(model_id, dim, metric, IndexKind::kExactFloat);
   for (const auto& t : templates) {
     if (t.document_id != 0 &&
@@ -54,7 +55,8 @@ Gallery build_vehicle_gallery(std::span<const store::StoredTemplate> templates,
 }
 
 Gallery load_gallery(store::Store& store, const std::string& model_id, std::size_t dim,
-                     Metric metric, const std::string& actor, const StoreGalleryOptions& options) {
+                     const GalleryMetric& metric, const std::string& actor,
+                     const StoreGalleryOptions& options) {
   const auto templates = store.load_templates(model_id, actor);
   return build_gallery(templates, model_id, dim, metric, options);
 }

@@ -35,16 +35,17 @@ GalleryEntry to_entry(const store::StoredTemplate& t);
 // Encounter templates of unidentified occupants are never added (no subject to report).
 // Throws core::Error(kInvalidInput) for a template of another model or dimension.
 Gallery build_gallery(std::span<const store::StoredTemplate> templates, const std::string& model_id,
-                      std::size_t dim, Metric metric, const StoreGalleryOptions& options = {});
+                      std::size_t dim, const GalleryMetric& metric,
+                      const StoreGalleryOptions& options = {});
 
 // Only the portraits of these documents (a vehicle's pre-staged gallery); small and exact.
 Gallery build_vehicle_gallery(std::span<const store::StoredTemplate> templates,
-                              const std::string& model_id, std::size_t dim, Metric metric,
-                              std::span<const Id> document_ids);
+                              const std::string& model_id, std::size_t dim,
+                              const GalleryMetric& metric, std::span<const Id> document_ids);
 
 // Loads (decrypts; audited by the store) every template of the model and builds the gallery.
 Gallery load_gallery(store::Store& store, const std::string& model_id, std::size_t dim,
-                     Metric metric, const std::string& actor,
+                     const GalleryMetric& metric, const std::string& actor,
                      const StoreGalleryOptions& options = {});
 
 // Removes the report's deleted template ids from the gallery; returns how many it held.

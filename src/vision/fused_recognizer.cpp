@@ -36,6 +36,11 @@ FusionParams FusionParams::load(const std::filesystem::path& path) {
   if (!t) bad("fusion.threshold missing");
   p.threshold = *t;
   p.calibration = root["fusion"]["calibration"].value_or(std::string{});
+  if (const auto band = root["fusion"]["gate"]["band"]) {
+    const auto v = band.value<double>();
+    if (!v || *v < 0) bad("fusion.gate.band must be a number >= 0");
+    p.gate_band = *v;
+  }
   return p;
 }
 
@@ -51,6 +56,7 @@ void FusionParams::save(const std::filesystem::path& path) const {
   fusion.insert("threshold", threshold);
   fusion.insert("calibration", calibration);
   fusion.insert("norm", norm);
+  if (gate_band > 0) fusion.insert("gate", toml::table{{"band", gate_band}});
   std::ofstream out(path);
   out << "# Written by `laneface calibrate`: score normalisation per recognizer (z-norm over\n"
          "# impostor scores) and the fused threshold. Rerun the command to refit.\n"

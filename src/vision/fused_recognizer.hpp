@@ -24,6 +24,9 @@ struct FusionParams {
   std::vector<ScoreNorm> norms;    // one per part
   double threshold = 0;            // fused same/different threshold
   std::string calibration;         // what data and split the parameters were fitted on
+  // "Fuse only near the threshold": the second model is computed only when the first model's
+  // best score is within this band of its threshold ([fusion.gate] band; 0 = always fuse).
+  double gate_band = 0;
 
   // Throws core::Error(kNotFound / kConfig) naming the file and key.
   static FusionParams load(const std::filesystem::path& path);
