@@ -70,6 +70,7 @@ std::unique_ptr<Fixture> load_fixture() {
     lq::QualityConfig one = fx->config;
     one.measures = {m};
     one.unified_weights.clear();
+    one.cheap_unified_weights.clear();
     one.profiles.clear();
     fx->single[m.name] = std::make_unique<lq::Assessor>(one, fx->models);
   }

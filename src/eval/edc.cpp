@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <opencv2/imgproc.hpp>
@@ -26,9 +27,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct ImageRecord {
   int identity = 0;
-  bool ok = false;                 // a face was found
-  std::vector<double> raw;         // per analysed measure, NaN when not assessed
-  std::vector<double> components;  // per configured measure, kFailed when not assessed
+  bool ok = false;             // a face was found
+  std::vector<double> raw;     // per analysed measure, NaN when not assessed
+  std::vector<double> values;  // per configured measure, NaN when not assessed
   core::Template tmpl;
 };
 
@@ -66,24 +67,6 @@ std::vector<double> pair_quality(const Comparisons& c, const std::vector<double>
   return q;
 }
 
-// Unified score of every image for the given weights (failed components count as 0).
-std::vector<double> unified(const std::vector<ImageRecord>& images,
-                            const std::vector<double>& weights) {
-  const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
-  std::vector<double> u(images.size(), 0.0);
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    if (!images[i].ok || total <= 0) continue;
-    double s = 0;
-    for (std::size_t m = 0; m < weights.size(); ++m)
-      s += weights[m] * std::max(0.0, images[i].components[m]);
-    u[i] = s / total;
-  }
-  return u;
-}
-
-const std::vector<double> kWeightLevels{0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0};
-const std::vector<double> kFractions{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5};
-
 }  // namespace
 
 std::vector<double> edc_curve(std::span<const double> scores, std::span<const double> quality,
@@ -110,7 +93,7 @@ std::vector<double> edc_curve(std::span<const double> scores, std::span<const do
 
 void write_edc_plot(const std::filesystem::path& path, std::span<const double> fractions,
                     const std::map<std::string, std::vector<double>>& curves,
-                    const std::string& highlight) {
+                    const std::string& highlight, const std::string& second) {
   const int w = 800, h = 560, left = 70, right = 20, top = 30, bottom = 60;
   cv::Mat img(h, w, CV_8UC3, cv::Scalar(255, 255, 255));
   double ymax = 0;
@@ -139,7 +122,12 @@ void write_edc_plot(const std::filesystem::path& path, std::span<const double> f
                cv::LINE_AA);
   };
   for (const auto& [n, c] : curves) {
-    if (n != highlight) draw(c, {170, 170, 170}, 1);
+    if (n != highlight && n != second) draw(c, {170, 170, 170}, 1);
+  }
+  if (const auto it = curves.find(second); it != curves.end()) {
+    draw(it->second, {200, 120, 0}, 2);
+    cv::putText(img, second, at(fractions.back(), it->second.back()) + cv::Point(-230, -10),
+                cv::FONT_HERSHEY_SIMPLEX, 0.5, {200, 120, 0});
   }
   if (const auto it = curves.find(highlight); it != curves.end()) {
     draw(it->second, {0, 0, 220}, 3);
@@ -271,45 +259,115 @@ Analysis analyse(const vision::FaceEngine& engine, const quality::Assessor& asse
   return a;
 }
 
-// Logistic regression of "a mated comparison of this image fails at the threshold" on the
-// image's components (0..1, a failed measure 0), one binomial observation per image of the
-// calibration half (its mated comparisons and how many failed), Newton's method with a small
-// ridge. The unified score is a weighted mean, so weights must not be negative: a measure whose
-// fitted effect points the wrong way is dropped and the rest refitted. Returns the weights
-// (the negated coefficients), scaled so that the largest is 1.
-std::vector<double> fit_weights_logistic(const std::vector<ImageRecord>& images,
-                                         std::size_t n_measures, const Comparisons& cmp,
-                                         double threshold) {
-  std::map<std::size_t, std::pair<double, double>> counts;  // image -> (comparisons, failures)
-  for (std::size_t g = 0; g < cmp.genuine.size(); ++g) {
-    const bool fail = cmp.genuine[g] <= threshold;
-    for (const std::size_t i : {cmp.genuine_pairs[g].first, cmp.genuine_pairs[g].second}) {
-      counts[i].first += 1;
-      counts[i].second += fail;
+// ---- fitting the unified score ----
+// A unified score is a mapping per configured measure and a weight per measure (0: unused);
+// an image's score is the weighted mean of its components, a measure that failed counts 0,
+// exactly as quality::unified_score computes it.
+struct UnifiedModel {
+  std::vector<quality::Mapping> mappings;  // per configured measure
+  std::vector<double> weights;             // per configured measure, >= 0
+  double power = 1;                        // of the weighted power mean (quality::power_mean)
+};
+
+using Matrix = std::vector<std::vector<double>>;  // [image][measure]
+
+// Components 0..100 of every image; 0 for a measure that failed or an image without a face.
+Matrix components(const std::vector<ImageRecord>& images,
+                  const std::vector<quality::Mapping>& mappings) {
+  Matrix c(images.size(), std::vector<double>(mappings.size(), 0.0));
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    if (!images[i].ok) continue;
+    for (std::size_t m = 0; m < mappings.size(); ++m) {
+      if (std::isfinite(images[i].values[m])) c[i][m] = mappings[m].apply(images[i].values[m]);
     }
   }
-  std::vector<bool> active(n_measures, true);
-  std::vector<double> coef;
-  for (int pass = 0; pass <= int(n_measures); ++pass) {
+  return c;
+}
+
+std::vector<double> unified(const Matrix& comp, const std::vector<double>& weights, double power) {
+  std::vector<double> u(comp.size(), 0.0);
+  for (std::size_t i = 0; i < comp.size(); ++i) u[i] = quality::power_mean(comp[i], weights, power);
+  return u;
+}
+
+// The unified score's power mean ranks images by sum_m w_m f(c_m) for f increasing: the
+// feature of a component that the regressions fit weights on.
+double power_feature(double component, double power) {
+  if (power == 1) return component / 100;
+  const double c = std::clamp(component, 1.0, 100.0) / 100;
+  return power == 0 ? std::log(c) : -std::pow(c, power);
+}
+
+// Per image of the comparisons: (mated comparisons, of them failed at the threshold, sum of
+// the mated scores).
+struct ImageOutcome {
+  double comparisons = 0, failures = 0, score_sum = 0;
+};
+std::map<std::size_t, ImageOutcome> outcomes(const Comparisons& cmp, double threshold) {
+  std::map<std::size_t, ImageOutcome> out;
+  for (std::size_t g = 0; g < cmp.genuine.size(); ++g) {
+    for (const std::size_t i : {cmp.genuine_pairs[g].first, cmp.genuine_pairs[g].second}) {
+      auto& o = out[i];
+      o.comparisons += 1;
+      o.failures += cmp.genuine[g] <= threshold;
+      o.score_sum += cmp.genuine[g];
+    }
+  }
+  return out;
+}
+
+// Weights >= 0 scaled so that the largest is 1, rounded to two decimals (as in the config,
+// so that the config reproduces the fitted score exactly).
+std::vector<double> normalised(std::vector<double> w) {
+  double top = 0;
+  for (auto& v : w) top = std::max(top, v = std::max(0.0, v));
+  if (top > 0)
+    for (auto& v : w) v = std::round(100 * v / top) / 100;
+  return w;
+}
+
+enum class Target { kFailure, kScore };
+
+// Regression of each image's mated-comparison outcome on its components (0..1) with a small
+// ridge: kFailure is a logistic regression of "a mated comparison of this image fails at the
+// threshold" (one binomial observation per image: its comparisons and failures, Newton's
+// method); kScore a least-squares fit of the image's mean mated score, weighted by its number
+// of comparisons. The unified score is a weighted mean, so weights must not be negative: a
+// measure whose fitted effect points the wrong way is dropped and the rest refitted.
+std::vector<double> fit_regression(const Matrix& comp, const Comparisons& cmp, double threshold,
+                                   const std::vector<bool>& allowed, Target target, double power) {
+  const auto obs = outcomes(cmp, threshold);
+  const std::size_t n_measures = allowed.size();
+  std::vector<bool> active = allowed;
+  std::vector<double> effect(n_measures, 0.0);
+  for (std::size_t pass = 0; pass <= n_measures; ++pass) {
     std::vector<std::size_t> cols;
     for (std::size_t m = 0; m < n_measures; ++m) {
       if (active[m]) cols.push_back(m);
     }
     const int k = int(cols.size()) + 1;  // + intercept
     cv::Mat beta = cv::Mat::zeros(k, 1, CV_64F);
-    for (int iter = 0; iter < 50; ++iter) {
+    std::vector<double> x(std::size_t(k), 1.0);
+    for (int iter = 0; iter < (target == Target::kFailure ? 50 : 1); ++iter) {
       cv::Mat grad = cv::Mat::zeros(k, 1, CV_64F), hess = cv::Mat::zeros(k, k, CV_64F);
-      std::vector<double> x(std::size_t(k), 1.0);
-      for (const auto& [i, nf] : counts) {
+      for (const auto& [i, o] : obs) {
         for (std::size_t c = 0; c < cols.size(); ++c)
-          x[c + 1] = std::max(0.0, images[i].components[cols[c]]) / 100;
+          x[c + 1] = power_feature(comp[i][cols[c]], power);
         double z = 0;
         for (int c = 0; c < k; ++c) z += beta.at<double>(c) * x[std::size_t(c)];
-        const double p = 1 / (1 + std::exp(-z));
+        double residual, curvature;
+        if (target == Target::kFailure) {
+          const double p = 1 / (1 + std::exp(-z));
+          residual = o.comparisons * p - o.failures;
+          curvature = o.comparisons * p * (1 - p);
+        } else {
+          residual = o.comparisons * z - o.score_sum;
+          curvature = o.comparisons;
+        }
         for (int a = 0; a < k; ++a) {
-          grad.at<double>(a) += (nf.first * p - nf.second) * x[std::size_t(a)];
+          grad.at<double>(a) += residual * x[std::size_t(a)];
           for (int b = 0; b < k; ++b)
-            hess.at<double>(a, b) += nf.first * p * (1 - p) * x[std::size_t(a)] * x[std::size_t(b)];
+            hess.at<double>(a, b) += curvature * x[std::size_t(a)] * x[std::size_t(b)];
         }
       }
       for (int a = 1; a < k; ++a) {  // ridge, not on the intercept
@@ -321,44 +379,54 @@ std::vector<double> fit_weights_logistic(const std::vector<ImageRecord>& images,
       beta -= step;
       if (cv::norm(step) < 1e-8) break;
     }
-    coef.assign(n_measures, 0.0);
+    // Quality effect: fewer failures (negative coefficient) or higher scores (positive).
+    const double sign = target == Target::kFailure ? -1 : 1;
+    effect.assign(n_measures, 0.0);
     bool dropped = false;
     for (std::size_t c = 0; c < cols.size(); ++c) {
-      coef[cols[c]] = beta.at<double>(int(c) + 1);
-      if (coef[cols[c]] > 0) {  // higher component, more failures: not a quality
+      effect[cols[c]] = sign * beta.at<double>(int(c) + 1);
+      if (effect[cols[c]] < 0) {
         active[cols[c]] = false;
         dropped = true;
       }
     }
     if (!dropped) break;
   }
-  std::vector<double> w(n_measures, 0.0);
-  double top = 0;
-  for (std::size_t m = 0; m < n_measures; ++m) top = std::max(top, w[m] = std::max(0.0, -coef[m]));
-  if (top > 0)
-    for (auto& v : w) v = std::round(100 * v / top) / 100;  // two decimals, as in the config
-  return w;
+  return normalised(effect);
 }
 
-// Coordinate descent for the unified score's weights on the calibration half: from all
-// weights 0, each step tries every weight level for every measure and applies the single
-// change that lowers the objective (mean FNMR at 5-20 % discard) most, until none does.
-std::vector<double> fit_weights(const std::vector<ImageRecord>& images, std::size_t n_measures,
-                                const Comparisons& cmp, double threshold,
+const std::vector<double> kWeightLevels{0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0};
+const std::vector<double> kFractions{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5};
+// The objective of the fits on the EDC itself and of the cross-validation: the mean FNMR at
+// 5-30 % discard (the area under the EDC up to 30 %).
+const std::vector<double> kObjectiveFractions{0.05, 0.1, 0.15, 0.2, 0.25, 0.3};
+
+double edc_objective(const Comparisons& cmp, const std::vector<double>& quality, double threshold) {
+  const auto c = edc_curve(cmp.genuine, pair_quality(cmp, quality), threshold, kObjectiveFractions);
+  return std::accumulate(c.begin(), c.end(), 0.0) / double(c.size());
+}
+
+// Coordinate descent on the EDC objective of the fitting comparisons: from `start` (all 0:
+// each step tries every weight level for every measure; else: scales each weight or gives
+// an unused measure a small one), apply the single change that lowers the objective most,
+// until none does.
+std::vector<double> fit_descent(const Matrix& comp, const Comparisons& cmp, double threshold,
+                                const std::vector<bool>& allowed, double power,
                                 std::vector<double> start) {
-  const std::vector<double> fit_at{0.05, 0.1, 0.15, 0.2};
+  const std::size_t n_measures = allowed.size();
+  const bool refine = !start.empty();
+  std::vector<double> weights = refine ? start : std::vector<double>(n_measures, 0.0);
   auto objective = [&](const std::vector<double>& w) {
-    const auto c = edc_curve(cmp.genuine, pair_quality(cmp, unified(images, w)), threshold, fit_at);
-    return std::accumulate(c.begin(), c.end(), 0.0) / double(c.size());
+    return edc_objective(cmp, unified(comp, w, power), threshold);
   };
-  std::vector<double> weights = start.empty() ? std::vector<double>(n_measures, 0.0) : start;
   double best = objective(weights);
-  for (int step = 0; step < 4 * int(n_measures); ++step) {
+  for (std::size_t step = 0; step < 4 * n_measures; ++step) {
     std::vector<double> step_best;
     double step_value = best - 1e-9;
     for (std::size_t m = 0; m < n_measures; ++m) {
+      if (!allowed[m]) continue;
       std::vector<double> levels = kWeightLevels;
-      if (!start.empty()) {  // refine: scale the measure's weight, or give it a small one
+      if (refine) {
         levels = {0.0, weights[m] * 0.5, weights[m] * 0.8, weights[m] * 1.25, weights[m] * 2};
         if (weights[m] == 0) levels = {0.05, 0.1, 0.2};
       }
@@ -377,7 +445,229 @@ std::vector<double> fit_weights(const std::vector<ImageRecord>& images, std::siz
     weights = step_best;
     best = step_value;
   }
-  return weights;
+  return normalised(weights);
+}
+
+bool higher_is_better(const quality::Mapping& m) {
+  return m.kind == quality::Mapping::Kind::kLinear ? m.to > m.from : m.to > 0;
+}
+
+double round_significant(double v, int digits) {
+  if (v == 0 || !std::isfinite(v)) return v;
+  const double k = std::pow(10.0, digits - 1 - int(std::floor(std::log10(std::abs(v)))));
+  return std::round(v * k) / k;
+}
+
+// How the measures' raw values map to components for a fitted unified score. kConfigured:
+// the config's mappings. kSpanNN: linear from the 1st to the NNth percentile of the measure's
+// values (|value| for the pose angles) on the fitting images, in the configured direction,
+// clamped (NN < 99 spends the 0-100 range on the low tail, where the errors are); no labels
+// used. kSigmoid: the univariate logistic regression of "a mated comparison of this image
+// fails" on the value, as a sigmoid mapping to 100 x the fitted probability of success. A
+// measure whose percentiles coincide, or whose sigmoid points against the configured
+// direction, keeps its configured mapping.
+enum class Mappings { kConfigured, kSpan99, kSpan50, kSpan25, kSigmoid };
+
+const char* mappings_name(Mappings m) {
+  switch (m) {
+    case Mappings::kConfigured:
+      return "configured";
+    case Mappings::kSpan99:
+      return "span99";
+    case Mappings::kSpan50:
+      return "span50";
+    case Mappings::kSpan25:
+      return "span25";
+    case Mappings::kSigmoid:
+      return "sigmoid";
+  }
+  return "";
+}
+
+// p(fail) = 1 / (1 + exp(-(a + b t))) for the image outcomes, Newton's method; {a, b}.
+std::pair<double, double> univariate_logistic(const std::vector<double>& t,
+                                              const std::vector<ImageOutcome>& obs) {
+  double a = 0, b = 0;
+  for (int iter = 0; iter < 50; ++iter) {
+    double ga = 0, gb = 0, haa = 1e-9, hab = 0, hbb = 1e-9;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      const double p = 1 / (1 + std::exp(-(a + b * t[i])));
+      const double r = obs[i].comparisons * p - obs[i].failures;
+      const double c = obs[i].comparisons * p * (1 - p);
+      ga += r;
+      gb += r * t[i];
+      haa += c;
+      hab += c * t[i];
+      hbb += c * t[i] * t[i];
+    }
+    const double det = haa * hbb - hab * hab;
+    if (!(det > 0)) break;
+    const double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+    a -= da;
+    b -= db;
+    if (std::abs(da) + std::abs(db) < 1e-9) break;
+  }
+  return {a, b};
+}
+
+std::vector<quality::Mapping> fit_mappings(const std::vector<ImageRecord>& images,
+                                           const std::vector<std::size_t>& members,
+                                           const Comparisons& cmp, double threshold,
+                                           const std::vector<quality::Mapping>& configured,
+                                           Mappings kind) {
+  if (kind == Mappings::kConfigured) return configured;
+  std::vector<quality::Mapping> out = configured;
+  const auto obs = outcomes(cmp, threshold);
+  for (std::size_t m = 0; m < configured.size(); ++m) {
+    const bool up = higher_is_better(configured[m]);
+    std::vector<double> v;
+    for (const std::size_t i : members) {
+      const double x = images[i].values[m];
+      if (std::isfinite(x)) v.push_back(configured[m].abs ? std::abs(x) : x);
+    }
+    if (v.size() < 10) continue;
+    auto sorted = v;
+    std::sort(sorted.begin(), sorted.end());
+    auto quantile = [&](double q) { return sorted[std::size_t(q * double(sorted.size() - 1))]; };
+    quality::Mapping s;
+    s.abs = configured[m].abs;
+    if (kind == Mappings::kSigmoid) {
+      const double med = quantile(0.5), scale = quantile(0.75) - quantile(0.25);
+      if (!(scale > 0)) continue;
+      std::vector<double> t;
+      std::vector<ImageOutcome> o;
+      for (const std::size_t i : members) {
+        const double x = images[i].values[m];
+        const auto it = obs.find(i);
+        if (!std::isfinite(x) || it == obs.end()) continue;
+        t.push_back(((configured[m].abs ? std::abs(x) : x) - med) / scale);
+        o.push_back(it->second);
+      }
+      const auto [a, b] = univariate_logistic(t, o);
+      if (!std::isfinite(a) || !std::isfinite(b) || b == 0 || (b < 0) != up) continue;
+      s.kind = quality::Mapping::Kind::kSigmoid;
+      s.from = round_significant(med - a * scale / b, 4);
+      s.to = round_significant(-scale / b, 4);
+      if (s.to == 0) continue;
+    } else {
+      const double upper = kind == Mappings::kSpan99   ? 0.99
+                           : kind == Mappings::kSpan50 ? 0.5
+                                                       : 0.25;
+      const double lo = round_significant(quantile(up ? 0.01 : 1 - upper), 3);
+      const double hi = round_significant(quantile(up ? upper : 0.99), 3);
+      if (!(hi > lo)) continue;
+      s.kind = quality::Mapping::Kind::kLinear;
+      s.from = up ? lo : hi;
+      s.to = up ? hi : lo;
+    }
+    out[m] = s;
+  }
+  return out;
+}
+
+// A way to fit the unified score: the weights' method and the mappings.
+struct FitMethod {
+  std::string name;  // "<weights>/<mappings>", e.g. "logistic/span99"
+  enum class Weights { kLogistic, kScore, kDescent, kLogisticThenDescent } weights;
+  Mappings mappings = Mappings::kConfigured;
+  double power = 1;
+};
+
+// Names "<weights>/<mappings>/<mean>", mean "arithmetic" (power 1), "geometric" (0) or
+// "harmonic" (-1).
+std::vector<FitMethod> fit_methods() {
+  std::vector<FitMethod> out;
+  for (const auto mappings : {Mappings::kConfigured, Mappings::kSpan99, Mappings::kSpan50,
+                              Mappings::kSpan25, Mappings::kSigmoid}) {
+    for (const auto& [mean, power] :
+         {std::pair{"arithmetic", 1.0}, std::pair{"geometric", 0.0}, std::pair{"harmonic", -1.0}}) {
+      const std::string m = std::string("/") + mappings_name(mappings) + "/" + mean;
+      out.push_back({"logistic" + m, FitMethod::Weights::kLogistic, mappings, power});
+      out.push_back({"score" + m, FitMethod::Weights::kScore, mappings, power});
+      out.push_back({"descent" + m, FitMethod::Weights::kDescent, mappings, power});
+      out.push_back(
+          {"logistic+descent" + m, FitMethod::Weights::kLogisticThenDescent, mappings, power});
+    }
+  }
+  return out;
+}
+
+// Fits a unified score on `members` (images) and `cmp` (their mated comparisons).
+UnifiedModel fit_unified(const std::vector<ImageRecord>& images,
+                         const std::vector<std::size_t>& members, const Comparisons& cmp,
+                         double threshold, const std::vector<quality::Mapping>& configured,
+                         const std::vector<bool>& allowed, const FitMethod& method) {
+  UnifiedModel model;
+  model.mappings = fit_mappings(images, members, cmp, threshold, configured, method.mappings);
+  model.power = method.power;
+  const Matrix comp = components(images, model.mappings);
+  const double p = method.power;
+  switch (method.weights) {
+    case FitMethod::Weights::kLogistic:
+      model.weights = fit_regression(comp, cmp, threshold, allowed, Target::kFailure, p);
+      break;
+    case FitMethod::Weights::kScore:
+      model.weights = fit_regression(comp, cmp, threshold, allowed, Target::kScore, p);
+      break;
+    case FitMethod::Weights::kDescent:
+      model.weights = fit_descent(comp, cmp, threshold, allowed, p, {});
+      break;
+    case FitMethod::Weights::kLogisticThenDescent:
+      model.weights =
+          fit_descent(comp, cmp, threshold, allowed, p,
+                      fit_regression(comp, cmp, threshold, allowed, Target::kFailure, p));
+      break;
+  }
+  return model;
+}
+
+Comparisons genuine_subset(const Comparisons& cmp, const std::function<bool(std::size_t)>& keep) {
+  Comparisons out;
+  for (std::size_t g = 0; g < cmp.genuine.size(); ++g) {
+    if (keep(cmp.genuine_pairs[g].first)) {
+      out.genuine.push_back(cmp.genuine[g]);
+      out.genuine_pairs.push_back(cmp.genuine_pairs[g]);
+    }
+  }
+  return out;
+}
+
+constexpr int kFolds = 5;
+
+// k-fold cross-validation over the calibration identities (fold = rank of the identity among
+// them mod kFolds): each method is fitted on the other folds and scored by the EDC objective
+// on the held-out fold's mated comparisons (all at the calibration threshold); returns the
+// mean over folds per method.
+std::vector<double> cross_validate(const std::vector<ImageRecord>& images,
+                                   const std::vector<std::size_t>& members, const Comparisons& cmp,
+                                   double threshold,
+                                   const std::vector<quality::Mapping>& configured,
+                                   const std::vector<bool>& allowed,
+                                   const std::vector<FitMethod>& methods, int threads) {
+  std::set<int> ids;
+  for (const std::size_t i : members) ids.insert(images[i].identity);
+  std::map<int, int> fold;
+  int rank = 0;
+  for (const int id : ids) fold[id] = rank++ % kFolds;
+  auto fold_of = [&](std::size_t i) { return fold.at(images[i].identity); };
+  std::vector<double> score(methods.size() * kFolds, 0.0);
+  core::parallel_for(methods.size() * kFolds, threads, [&](std::size_t job) {
+    const auto& method = methods[job / kFolds];
+    const int k = int(job % kFolds);
+    std::vector<std::size_t> train;
+    for (const std::size_t i : members) {
+      if (fold_of(i) != k) train.push_back(i);
+    }
+    const auto fit_cmp = genuine_subset(cmp, [&](std::size_t i) { return fold_of(i) != k; });
+    const auto test_cmp = genuine_subset(cmp, [&](std::size_t i) { return fold_of(i) == k; });
+    const auto model = fit_unified(images, train, fit_cmp, threshold, configured, allowed, method);
+    score[job] = edc_objective(
+        test_cmp, unified(components(images, model.mappings), model.weights, model.power),
+        threshold);
+  });
+  std::vector<double> mean(methods.size(), 0.0);
+  for (std::size_t j = 0; j < score.size(); ++j) mean[j / kFolds] += score[j] / kFolds;
+  return mean;
 }
 
 }  // namespace
@@ -500,19 +790,37 @@ nlohmann::json run_quality_survey(const vision::FaceEngine& engine,
 
 nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor& assessor,
                        const EdcOptions& o) {
+  const auto methods = fit_methods();
+  const auto method_named = [&](const std::string& name) -> const FitMethod* {
+    for (const auto& m : methods) {
+      if (m.name == name) return &m;
+    }
+    return nullptr;
+  };
+  if (o.fit != "cv" && o.fit != "none" && !method_named(o.fit)) {
+    std::string known = "cv, none";
+    for (const auto& m : methods) known += ", " + m.name;
+    throw core::Error(core::ErrorKind::kInvalidInput,
+                      "edc: unknown fit method '" + o.fit + "' (known: " + known + ")");
+  }
   const auto table = core::read_csv(o.data / "labels.csv");
   const auto& measures = assessor.config().measures;
   Analysis analysis = analyse(engine, assessor, o, table);
   auto& images = analysis.images;
-  // Components from the raw values with the configured mappings (kFailed when not assessed).
+  // Raw values per configured measure (NaN when not assessed).
   for (auto& rec : images) {
-    rec.components.assign(measures.size(), kFailed);
+    rec.values.assign(measures.size(), kNaN);
     for (std::size_t m = 0; m < measures.size(); ++m) {
       const auto it =
           std::find(analysis.measure_names.begin(), analysis.measure_names.end(), measures[m].name);
-      const double raw = rec.raw[std::size_t(it - analysis.measure_names.begin())];
-      if (rec.ok && std::isfinite(raw)) rec.components[m] = measures[m].mapping.apply(raw);
+      if (rec.ok) rec.values[m] = rec.raw[std::size_t(it - analysis.measure_names.begin())];
     }
+  }
+  std::vector<quality::Mapping> configured_mappings;
+  std::vector<bool> all(measures.size(), true), cheap(measures.size(), false);
+  for (std::size_t m = 0; m < measures.size(); ++m) {
+    configured_mappings.push_back(measures[m].mapping);
+    cheap[m] = assessor.cost(m) == quality::Cost::kCheap;
   }
 
   // Halves: sorted identity ids, alternating.
@@ -539,82 +847,182 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
   const double thr[2] = {threshold_at_far(cmp[0].impostor, o.fmr),
                          threshold_at_far(cmp[1].impostor, o.fmr)};
 
-  // Fit the weights on half 0 only.
-  std::vector<double> weights;
-  switch (o.fit) {
-    case EdcFit::kLogistic:
-      weights = fit_weights_logistic(images, measures.size(), cmp[0], thr[0]);
-      break;
-    case EdcFit::kDescent:
-      weights = fit_weights(images, measures.size(), cmp[0], thr[0], {});
-      break;
-    case EdcFit::kLogisticThenDescent:
-      weights = fit_weights(images, measures.size(), cmp[0], thr[0],
-                            fit_weights_logistic(images, measures.size(), cmp[0], thr[0]));
-      break;
-  }
-
-  // Every curve on half 1.
-  std::map<std::string, std::vector<double>> curves;
-  for (std::size_t m = 0; m < measures.size(); ++m) {
-    std::vector<double> q(images.size(), kFailed);
-    for (std::size_t i = 0; i < images.size(); ++i) {
-      if (images[i].ok) q[i] = images[i].components[m];
+  // The configured unified scores (as the Assessor computes them): all measures, and the
+  // cheap gate (its own weights, else the unified weights of the cheap measures).
+  auto configured_weights = [&](const std::map<std::string, double>& w,
+                                const std::vector<bool>& allowed) {
+    std::vector<double> out(measures.size(), 0.0);
+    for (std::size_t m = 0; m < measures.size(); ++m) {
+      const auto it = w.find(measures[m].name);
+      if (allowed[m] && it != w.end()) out[m] = std::abs(it->second);
     }
-    curves[measures[m].name] =
-        edc_curve(cmp[1].genuine, pair_quality(cmp[1], q), thr[1], kFractions);
-  }
-  std::vector<double> configured(measures.size(), 0.0);
-  for (std::size_t m = 0; m < measures.size(); ++m) {
-    const auto it = assessor.config().unified_weights.find(measures[m].name);
-    configured[m] = it == assessor.config().unified_weights.end() ? 0.0 : it->second;
-  }
-  curves["UnifiedQualityScore(configured)"] = edc_curve(
-      cmp[1].genuine, pair_quality(cmp[1], unified(images, configured)), thr[1], kFractions);
-  const std::string kUnified = quality::kUnifiedName;
-  curves[kUnified] =
-      edc_curve(cmp[1].genuine, pair_quality(cmp[1], unified(images, weights)), thr[1], kFractions);
+    return out;
+  };
+  const auto& cfg = assessor.config();
+  const UnifiedModel configured{configured_mappings, configured_weights(cfg.unified_weights, all),
+                                cfg.unified_power};
+  const UnifiedModel configured_cheap{
+      configured_mappings,
+      configured_weights(
+          cfg.cheap_unified_weights.empty() ? cfg.unified_weights : cfg.cheap_unified_weights,
+          cheap),
+      cfg.unified_power};
 
-  const auto& u = curves[kUnified];
-  const std::size_t i10 = 2, i20 = 4;  // kFractions[2] = 0.1, kFractions[4] = 0.2
-  bool below10 = true, below20 = true;
-  for (std::size_t m = 0; m < measures.size(); ++m) {
-    const auto& c = curves[measures[m].name];
-    below10 &= u[i10] < c[i10];
-    below20 &= u[i20] < c[i20];
+  // Fit on half 0 only: the method by cross-validation inside it (o.fit == "cv") or as named;
+  // the cheap score with the same kind of mappings as the full one.
+  nlohmann::json fit_json{{"method", o.fit}};
+  UnifiedModel fitted = configured, fitted_cheap = configured_cheap;
+  if (o.fit != "none") {
+    const FitMethod* chosen = method_named(o.fit);
+    const FitMethod* chosen_cheap = chosen;
+    if (o.fit == "cv") {
+      if (!o.quiet) std::fprintf(stderr, "edc: cross-validating %zu fit methods\n", methods.size());
+      const auto cv = cross_validate(images, members[0], cmp[0], thr[0], configured_mappings, all,
+                                     methods, o.threads);
+      nlohmann::json table_all = nlohmann::json::object();
+      for (std::size_t k = 0; k < methods.size(); ++k) {
+        table_all[methods[k].name] = cv[k];
+        if (k == 0 || cv[k] < table_all[chosen->name].get<double>()) chosen = &methods[k];
+      }
+      std::vector<FitMethod> same_mappings;
+      for (const auto& m : methods) {
+        if (m.mappings == chosen->mappings && m.power == chosen->power) same_mappings.push_back(m);
+      }
+      const auto cv_cheap = cross_validate(images, members[0], cmp[0], thr[0], configured_mappings,
+                                           cheap, same_mappings, o.threads);
+      nlohmann::json table_cheap = nlohmann::json::object();
+      for (std::size_t k = 0; k < same_mappings.size(); ++k) {
+        table_cheap[same_mappings[k].name] = cv_cheap[k];
+        if (k == 0 || cv_cheap[k] < table_cheap[chosen_cheap->name].get<double>())
+          chosen_cheap = method_named(same_mappings[k].name);
+      }
+      fit_json["cross_validation"] = {
+          {"folds", kFolds},
+          {"over", "identities of the calibration half"},
+          {"objective", "mean FNMR at 5-30 % discard on the held-out fold"},
+          {"unified", table_all},
+          {"cheap", table_cheap}};
+    }
+    fit_json["unified_method"] = chosen->name;
+    fit_json["cheap_method"] = chosen_cheap->name;
+    fitted = fit_unified(images, members[0], cmp[0], thr[0], configured_mappings, all, *chosen);
+    fitted_cheap =
+        fit_unified(images, members[0], cmp[0], thr[0], configured_mappings, cheap, *chosen_cheap);
+    // The config that reproduces both fitted scores: mappings of the weighted measures.
+    nlohmann::json cfg_json = nlohmann::json::object();
+    for (std::size_t m = 0; m < measures.size(); ++m) {
+      if (fitted.weights[m] == 0 && fitted_cheap.weights[m] == 0) continue;
+      const auto& mp = fitted.mappings[m];
+      nlohmann::json j{
+          {"mapping",
+           {{"kind", mp.kind == quality::Mapping::Kind::kLinear ? "linear" : "sigmoid"},
+            {"from", mp.from},
+            {"to", mp.to},
+            {"abs", mp.abs}}}};
+      if (fitted.weights[m] > 0) j["unified_weight"] = fitted.weights[m];
+      if (fitted_cheap.weights[m] > 0) j["cheap_unified_weight"] = fitted_cheap.weights[m];
+      cfg_json[measures[m].name] = j;
+    }
+    fit_json["config"] = {{"unified_power", fitted.power}, {"measures", cfg_json}};
   }
-  nlohmann::json fitted = nlohmann::json::object();
+
+  // Every curve on half `h` (1: the report; 0: the calibration half, where the fitted scores
+  // are in-sample). Single measures by their configured components (-1: failed).
+  const std::string kUnified = quality::kUnifiedName;
+  const std::string kCheap = kUnified + "(cheap)";
+  auto all_curves = [&](int h) {
+    auto curve_of = [&](const std::vector<double>& image_quality) {
+      return edc_curve(cmp[h].genuine, pair_quality(cmp[h], image_quality), thr[h], kFractions);
+    };
+    std::map<std::string, std::vector<double>> curves;
+    for (std::size_t m = 0; m < measures.size(); ++m) {
+      std::vector<double> q(images.size(), kFailed);
+      for (std::size_t i = 0; i < images.size(); ++i) {
+        if (std::isfinite(images[i].values[m]))
+          q[i] = configured_mappings[m].apply(images[i].values[m]);
+      }
+      curves[measures[m].name] = curve_of(q);
+    }
+    auto model_curve = [&](const UnifiedModel& model) {
+      return curve_of(unified(components(images, model.mappings), model.weights, model.power));
+    };
+    curves[kUnified + "(configured)"] = model_curve(configured);
+    curves[kUnified + "(cheap, configured)"] = model_curve(configured_cheap);
+    curves[kUnified] = model_curve(fitted);
+    curves[kCheap] = model_curve(fitted_cheap);
+    return curves;
+  };
+  auto curves = all_curves(1);
+
+  // The bars at 10 % and 20 % discard (kFractions[2], kFractions[4]).
+  auto bars = [&](const std::vector<double>& u, const std::vector<bool>& against) {
+    bool below10 = true, below20 = true;
+    for (std::size_t m = 0; m < measures.size(); ++m) {
+      if (!against[m]) continue;
+      const auto& c = curves[measures[m].name];
+      below10 &= u[2] < c[2];
+      below20 &= u[4] < c[4];
+    }
+    return nlohmann::json{{"fnmr_at_0", u[0]},
+                          {"fnmr_at_10", u[2]},
+                          {"fnmr_at_20", u[4]},
+                          {"fnmr_relative_cut_at_10", u[0] > 0 ? 1.0 - u[2] / u[0] : 0.0},
+                          {"fnmr_relative_cut_at_20", u[0] > 0 ? 1.0 - u[4] / u[0] : 0.0},
+                          {"below_every_single_measure_at_10", below10},
+                          {"below_every_single_measure_at_20", below20}};
+  };
+  auto weights_json = [&](const UnifiedModel& model) {
+    nlohmann::json j = nlohmann::json::object();
+    for (std::size_t m = 0; m < measures.size(); ++m) {
+      if (model.weights[m] > 0) j[measures[m].name] = model.weights[m];
+    }
+    return j;
+  };
+  fit_json["unified_weights"] = weights_json(fitted);
+  fit_json["cheap_unified_weights"] = weights_json(fitted_cheap);
+  std::vector<std::string> cheap_names;
   for (std::size_t m = 0; m < measures.size(); ++m) {
-    if (weights[m] > 0) fitted[measures[m].name] = weights[m];
+    if (cheap[m]) cheap_names.push_back(measures[m].name);
   }
-  nlohmann::json out{{"data", o.data.string()},
-                     {"images", images.size()},
-                     {"failures_to_detect", failures},
-                     {"from_cache", analysis.from_cache},
-                     {"survey", analysis.survey},
-                     {"fmr", o.fmr},
-                     {"halves",
-                      {{"calibration",
-                        {{"images", members[0].size()},
-                         {"genuine", cmp[0].genuine.size()},
-                         {"impostor", cmp[0].impostor.size()},
-                         {"threshold", thr[0]}}},
-                       {"test",
-                        {{"images", members[1].size()},
-                         {"genuine", cmp[1].genuine.size()},
-                         {"impostor", cmp[1].impostor.size()},
-                         {"threshold", thr[1]}}}}},
-                     {"fit", o.fit == EdcFit::kLogistic  ? "logistic"
-                             : o.fit == EdcFit::kDescent ? "descent"
-                                                         : "logistic+descent"},
-                     {"fitted_weights", fitted},
-                     {"fractions", kFractions},
-                     {"curves", curves},
-                     {"bars",
-                      {{"fnmr_relative_cut_at_10", u[0] > 0 ? 1.0 - u[i10] / u[0] : 0.0},
-                       {"unified_below_every_measure_at_10", below10},
-                       {"unified_below_every_measure_at_20", below20}}}};
-  if (!o.plot.empty()) write_edc_plot(o.plot, kFractions, curves, kUnified);
+  nlohmann::json out{
+      {"data", o.data.string()},
+      {"images", images.size()},
+      {"failures_to_detect", failures},
+      {"from_cache", analysis.from_cache},
+      {"survey", analysis.survey},
+      {"fmr", o.fmr},
+      {"halves",
+       {{"calibration",
+         {{"identities", "even rank"},
+          {"images", members[0].size()},
+          {"genuine", cmp[0].genuine.size()},
+          {"impostor", cmp[0].impostor.size()},
+          {"threshold", thr[0]}}},
+        {"test",
+         {{"identities", "odd rank"},
+          {"images", members[1].size()},
+          {"genuine", cmp[1].genuine.size()},
+          {"impostor", cmp[1].impostor.size()},
+          {"threshold", thr[1]}}}}},
+      {"fit", fit_json},
+      {"cheap_measures", cheap_names},
+      {"fractions", kFractions},
+      {"curves", curves},
+      {"calibration_curves", all_curves(0)},
+      // "unified"/"cheap": the fitted scores (the configured ones with --fit none), against
+      // every single measure and against every cheap measure respectively.
+      {"bars",
+       {{"unified", bars(curves[kUnified], all)},
+        {"cheap", bars(curves[kCheap], cheap)},
+        {"configured", bars(curves[kUnified + "(configured)"], all)},
+        {"cheap_configured", bars(curves[kUnified + "(cheap, configured)"], cheap)}}}};
+  if (!o.plot.empty()) {
+    std::map<std::string, std::vector<double>> shown;
+    for (const auto& m : measures) shown[m.name] = curves[m.name];
+    shown[kUnified] = curves[kUnified];
+    shown[kCheap] = curves[kCheap];
+    write_edc_plot(o.plot, kFractions, shown, kUnified, kCheap);
+  }
   return out;
 }
 

@@ -21,17 +21,11 @@ std::vector<double> edc_curve(std::span<const double> genuine_scores,
                               std::span<const double> pair_quality, double threshold,
                               std::span<const double> fractions);
 
-// Writes the curves as a PNG: every curve thin grey, `highlight` thick red with its name.
+// Writes the curves as a PNG: every curve thin grey, `highlight` thick red and `second`
+// (may be empty) blue, each with its name.
 void write_edc_plot(const std::filesystem::path& path, std::span<const double> fractions,
                     const std::map<std::string, std::vector<double>>& curves,
-                    const std::string& highlight);
-
-// How the unified score's weights are fitted on the calibration half.
-enum class EdcFit {
-  kLogistic,            // logistic regression of mated-comparison failures on the components
-  kDescent,             // coordinate descent on the mean FNMR at 5-20 % discard
-  kLogisticThenDescent  // logistic, then descent from its weights
-};
+                    const std::string& highlight, const std::string& second = {});
 
 struct EdcOptions {
   std::filesystem::path data;  // labels.csv (image,identity) and the images it names
@@ -42,15 +36,27 @@ struct EdcOptions {
   std::filesystem::path cache;
   int threads = 2;
   double fmr = 1e-3;
-  EdcFit fit = EdcFit::kLogistic;
+  // How the unified scores (all measures, and the cheap gate) are fitted on the calibration
+  // half: "cv" chooses the method by 5-fold cross-validation over the calibration identities
+  // (objective: mean FNMR at 5-30 % discard on the held-out fold), then fits it on the whole
+  // half; "none" fits nothing and reports the configured scores; or one method by name,
+  // "<weights>/<mappings>/<mean>": weights logistic (regression of mated-comparison failures
+  // at the threshold), score (least squares of the mean mated score), descent (on the EDC
+  // objective) or logistic+descent; mappings configured, span99/span50/span25 (linear from the
+  // 1st to the 99th/50th/25th percentile of the calibration values, in the configured
+  // direction) or sigmoid (univariate logistic fit); mean arithmetic, geometric or harmonic
+  // (the unified score's power mean, quality::power_mean).
+  std::string fit = "cv";
   bool quiet = false;
 };
 
 // Computes quality and a template for every image, splits the identities in two halves
-// (sorted identity ids, alternating), fits the unified score's weights on the first half
-// (options.fit) and reports every curve on the second: the configured unified score
-// ("UnifiedQualityScore(configured)"), the freshly fitted one and every single measure. Returns the
-// JSON report; throws core::Error for unreadable data.
+// (sorted identity ids, alternating), fits the unified score and the cheap-gate unified score
+// on the first half (options.fit) and reports every curve on the second: the fitted scores
+// ("UnifiedQualityScore", "UnifiedQualityScore(cheap)"), the configured ones ("...(configured)",
+// "...(cheap, configured)") and every single measure; "fit.config" holds the mappings and
+// weights that reproduce the fitted scores. Returns the JSON report; throws core::Error for
+// unreadable data or an unknown fit method.
 nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor& assessor,
                        const EdcOptions& options);
 

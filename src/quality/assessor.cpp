@@ -1,5 +1,6 @@
 #include "quality/assessor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -48,6 +49,16 @@ Assessor::Assessor(QualityConfig config, Models models, const MeasureRegistry& r
       throw core::Error(core::ErrorKind::kConfig,
                         "unified score weights measure '" + name + "', which is not configured");
   }
+  for (const auto& [name, w] : config_.cheap_unified_weights) {
+    const auto it = std::find_if(config_.measures.begin(), config_.measures.end(),
+                                 [&](const auto& m) { return m.name == name; });
+    if (it == config_.measures.end())
+      throw core::Error(core::ErrorKind::kConfig, "cheap unified score weights measure '" + name +
+                                                      "', which is not configured");
+    if (measures_[std::size_t(it - config_.measures.begin())]->cost() != Cost::kCheap)
+      throw core::Error(core::ErrorKind::kConfig, "cheap unified score weights measure '" + name +
+                                                      "', which is not a cheap measure");
+  }
   for (const auto& [pname, p] : config_.profiles) {
     for (const auto& r : p.requirements) {
       if (!configured(r.measure)) {
@@ -91,23 +102,45 @@ QualityReport Assessor::assess(const cv::Mat& bgr, std::span<const core::Face> f
     }
     report.measures.push_back(std::move(r));
   }
-  const double u = unified_score(report.measures, config_.unified_weights);
+  const double u = unified_score(report.measures,
+                                 scope == Scope::kCheap && !config_.cheap_unified_weights.empty()
+                                     ? config_.cheap_unified_weights
+                                     : config_.unified_weights,
+                                 config_.unified_power);
   report.measures.push_back({kUnifiedName, u, u, {}});
   report.elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
 
-double unified_score(const std::vector<MeasureResult>& results,
-                     const std::map<std::string, double>& weights) {
+double power_mean(std::span<const double> components, std::span<const double> weights,
+                  double power) {
   double sum = 0, total = 0;
+  for (std::size_t i = 0; i < components.size(); ++i) {
+    const double w = std::abs(weights[i]);
+    if (w == 0) continue;
+    const double c = std::clamp(components[i], power < 1 ? 1.0 : 0.0, 100.0);
+    sum += w * (power == 1 ? c : power == 0 ? std::log(c) : std::pow(c, power));
+    total += w;
+  }
+  if (total <= 0) return 0.0;
+  const double mean = sum / total;
+  return std::clamp(power == 1   ? mean
+                    : power == 0 ? std::exp(mean)
+                                 : std::pow(mean, 1 / power),
+                    0.0, 100.0);
+}
+
+double unified_score(const std::vector<MeasureResult>& results,
+                     const std::map<std::string, double>& weights, double power) {
+  std::vector<double> c, w;
   for (const auto& r : results) {
     const auto it = weights.find(r.name);
     if (it == weights.end()) continue;
-    sum += it->second * r.component.value_or(0.0);
-    total += std::abs(it->second);
+    c.push_back(r.component.value_or(0.0));
+    w.push_back(it->second);
   }
-  return total > 0 ? std::clamp(sum / total, 0.0, 100.0) : 0.0;
+  return power_mean(c, w, power);
 }
 
 ProfileResult Assessor::validate(const QualityReport& report, const std::string& name) const {

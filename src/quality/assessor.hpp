@@ -45,7 +45,8 @@ enum class Scope { kAll, kCheap };
 class Assessor {
  public:
   // Throws core::Error(kConfig) when the config names an unknown measure, or a profile or
-  // the unified score names a measure that is not configured.
+  // the unified score names a measure that is not configured, or the cheap gate's unified
+  // score weights a measure that is not cheap.
   explicit Assessor(QualityConfig config, Models models = {},
                     const MeasureRegistry& registry = builtin_registry());
 
@@ -61,6 +62,8 @@ class Assessor {
   ProfileResult validate(const QualityReport& report, const std::string& profile) const;
 
   const QualityConfig& config() const { return config_; }
+  // The cost of the configured measure `index` (config().measures order).
+  Cost cost(std::size_t index) const { return measures_.at(index)->cost(); }
   std::string_view label(const std::string& measure) const;
 
  private:
@@ -70,9 +73,18 @@ class Assessor {
 };
 
 // The unified score: weighted mean of the weighted measures' components; a measure that
-// could not be assessed counts as 0.
+// could not be assessed counts as 0; the mean is the power mean of the config's
+// unified_power (power_mean). Scope::kCheap uses the config's cheap_unified_weights when it
+// has any.
 double unified_score(const std::vector<MeasureResult>& results,
-                     const std::map<std::string, double>& weights);
+                     const std::map<std::string, double>& weights, double power = 1);
+
+// The weighted power mean of components (0..100) with exponent `power`: 1 the arithmetic
+// mean, 0 the geometric mean, negative ones weigh the worst components more (a face is as
+// good as its weakest aspect). For power < 1 components are floored at 1, so that one
+// component of 0 does not make the mean 0 whatever the rest. 0 when the weights sum to 0.
+double power_mean(std::span<const double> components, std::span<const double> weights,
+                  double power);
 
 nlohmann::json to_json(const QualityReport& report);
 nlohmann::json to_json(const ProfileResult& result);

@@ -61,6 +61,13 @@ QualityConfig QualityConfig::load(const std::filesystem::path& path) {
     if (c.limits.chip_size < 32 || c.limits.chip_size > 1024)
       bad(path, "quality.limits.chip_size", "must be 32..1024");
   }
+  if (const auto* u = (*q)["unified"].as_table()) {
+    if (const auto* p = u->get("power")) {
+      c.unified_power = number(p, path, "quality.unified.power");
+      if (c.unified_power < -4 || c.unified_power > 4)
+        bad(path, "quality.unified.power", "must be -4..4");
+    }
+  }
   const auto* measures = (*q)["measures"].as_table();
   if (!measures || measures->empty())
     bad(path, "quality.measures", "must list at least one measure");
@@ -80,6 +87,8 @@ QualityConfig QualityConfig::load(const std::filesystem::path& path) {
     }
     if (const auto* w = t->get("unified_weight"))
       c.unified_weights[m.name] = number(w, path, where + ".unified_weight");
+    if (const auto* w = t->get("cheap_unified_weight"))
+      c.cheap_unified_weights[m.name] = number(w, path, where + ".cheap_unified_weight");
     c.measures.push_back(std::move(m));
   }
   if (const auto* profiles = (*q)["profiles"].as_table()) {

@@ -45,6 +45,9 @@ struct QualityConfig {
   Limits limits;
   std::vector<MeasureConfig> measures;            // report order
   std::map<std::string, double> unified_weights;  // measure name → weight (components)
+  // The unified score of the cheap gate (Scope::kCheap); empty: unified_weights.
+  std::map<std::string, double> cheap_unified_weights;
+  double unified_power = 1;  // [quality.unified] power: the exponent of the weighted power mean
   std::map<std::string, Profile> profiles;
 
   // Parses the [quality] table. Throws core::Error(kConfig) naming the file and key;

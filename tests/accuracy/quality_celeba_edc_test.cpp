@@ -1,14 +1,14 @@
 // Quality on every celeba-dev image and the unified score's bar (issue 3), in one pass: the
-// same code as `laneface eval edc`. Every image gets a report (or "no face found"), no value is
-// NaN or infinite, every measure that cannot run says why; and on the held-out half of the
-// identities (weights fitted on the other half) discarding the lowest-quality 10 % of genuine
-// comparisons cuts FNMR at the FMR 1e-3 threshold by at least 30 %, below every single measure.
-// Not yet met, so not asserted: the issue also wants the unified curve below every single
-// measure at 20 % discard; TemplateNorm alone is lower there (5.1 % against 5.5 %). The test
-// prints both figures.
+// same code as `laneface eval edc --fit none`. Every image gets a report (or "no face found"),
+// no value is NaN or infinite, every measure that cannot run says why; and on the held-out half
+// of the identities, with the committed config (fitted on the other half only, see
+// config/quality.toml), discarding the lowest-quality 10 % of genuine comparisons cuts FNMR at
+// the FMR 1e-3 threshold by at least 30 %, below every single measure. Not met, so not
+// asserted: the issue also wants the unified curve below every single measure at 20 % discard;
+// TemplateNorm alone is lower there (5.11 % against 5.25 %). The test prints both figures and
+// the cheap gate's.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <iostream>
 
 #include "eval/edc.hpp"
@@ -28,10 +28,10 @@ TEST(QualityCelebaDev, EveryImageGetsAReportAndTheUnifiedScorePredictsErrors) {
   o.data = *lt::data_root() / "celeba-dev";
   o.threads = 2;
   o.quiet = true;
-  const auto start = std::chrono::steady_clock::now();
+  o.fit = "none";  // the committed config, no refit
+  // Bounded by the ctest TIMEOUT (tests/CMakeLists.txt), not by a timed assertion: speed
+  // belongs to benchmarks (laneface_bench_quality).
   const auto r = laneface::eval::run_edc(engine, assessor, o);
-  const double minutes =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
   auto summary = r;
   summary.erase("curves");
   std::cout << summary.dump() << std::endl;
@@ -44,8 +44,6 @@ TEST(QualityCelebaDev, EveryImageGetsAReportAndTheUnifiedScorePredictsErrors) {
   EXPECT_EQ(s["reports_malformed"], 0);
   EXPECT_EQ(s["non_finite_values"], 0);
   EXPECT_EQ(s["failures_without_reason"], 0);
-  // Bounded: about 4 minutes on 2 idle cores; 20 leaves room for a loaded CI machine.
-  EXPECT_LT(minutes, 20);
 
   // The bar, on the held-out half, for the configured unified score.
   const auto& u = r["curves"]["UnifiedQualityScore(configured)"];
@@ -53,6 +51,11 @@ TEST(QualityCelebaDev, EveryImageGetsAReportAndTheUnifiedScorePredictsErrors) {
   for (const auto& m : assessor.config().measures) {
     EXPECT_LT(u[2].get<double>(), r["curves"][m.name][2].get<double>()) << m.name << " at 10 %";
   }
+  EXPECT_TRUE(r["bars"]["configured"]["below_every_single_measure_at_10"].get<bool>());
+  // The cheap gate's own score ranks errors too: discarding by it lowers FNMR (no bar given).
+  const auto& c = r["curves"]["UnifiedQualityScore(cheap, configured)"];
+  EXPECT_LT(c[2].get<double>(), c[0].get<double>());
   std::cout << "unified at 20 %: " << u[4]
-            << ", TemplateNorm at 20 %: " << r["curves"]["TemplateNorm"][4] << std::endl;
+            << ", TemplateNorm at 20 %: " << r["curves"]["TemplateNorm"][4]
+            << "; cheap unified at 10 % / 20 %: " << c[2] << " / " << c[4] << std::endl;
 }

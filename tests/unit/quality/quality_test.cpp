@@ -104,6 +104,14 @@ TEST(QualityConfig, BadConfigsAreErrorsThatNameTheKey) {
       "[quality.measures.Sharpness]\nmapping = { kind = \"linear\", from = 0, to = 1 }\n"
       "[quality.profiles.p]\nrequirements = [ { measure = \"Sharpness\" } ]\n",
       "exactly one");
+  expect_error(
+      "[quality.measures.TemplateNorm]\nmapping = { kind = \"linear\", from = 2, to = 4 }\n"
+      "cheap_unified_weight = 1\n",
+      "not a cheap measure");
+  expect_error(
+      "[quality.unified]\npower = 9\n"
+      "[quality.measures.Sharpness]\nmapping = { kind = \"linear\", from = 0, to = 1 }\n",
+      "quality.unified.power");
   expect_error("[quality\n", "line");
   std::filesystem::remove(path);
   EXPECT_THROW(lq::QualityConfig::load("/nonexistent/quality.toml"), laneface::core::Error);
@@ -216,15 +224,46 @@ TEST(QualityMeasures, SecondFaceOfSimilarSizeIsReported) {
 
 TEST(QualityProfiles, FailuresAreSentences) {
   lq::QualityReport r;
-  r.measures = {{"HeadPoseYaw", 38.2, 15, {}}, {"InterEyeDistance", 31.0, 50, {}}};
+  r.measures = {{"HeadPoseYaw", 44.2, 15, {}}, {"InterEyeDistance", 31.0, 50, {}}};
   const auto v = assessor().validate(r, "lane-capture");
   EXPECT_FALSE(v.passed);
-  EXPECT_TRUE(any_contains(v.failures, "yaw 38° exceeds ±30°"));
+  EXPECT_TRUE(any_contains(v.failures, "yaw 44° exceeds ±40°"));
   EXPECT_FALSE(any_contains(v.failures, "inter-eye distance"));  // 31 px meets lane-capture's 24 px
   EXPECT_TRUE(any_contains(v.failures, "sharpness was not measured"));
   const auto d = assessor().validate(r, "document");
   EXPECT_TRUE(any_contains(d.failures, "inter-eye distance 31 px below 60 px"));
   EXPECT_THROW(assessor().validate(r, "no-such-profile"), laneface::core::Error);
+}
+
+TEST(QualityUnified, PowerMeanArithmeticGeometricAndHarmonic) {
+  const std::vector<double> c{25, 100, 0}, w{1, 1, 0};
+  EXPECT_DOUBLE_EQ(lq::power_mean(c, w, 1), 62.5);
+  EXPECT_NEAR(lq::power_mean(c, w, 0), 50, 1e-9);   // sqrt(25 * 100)
+  EXPECT_NEAR(lq::power_mean(c, w, -1), 40, 1e-9);  // 2 / (1/25 + 1/100)
+  // A failed (0) component is floored at 1 below power 1: the rest still counts.
+  const std::vector<double> failed{0, 100}, w2{1, 1};
+  EXPECT_NEAR(lq::power_mean(failed, w2, 0), 10, 1e-9);
+  EXPECT_DOUBLE_EQ(lq::power_mean(failed, w2, 1), 50);
+  EXPECT_DOUBLE_EQ(lq::power_mean(c, std::vector<double>{0, 0, 0}, 0), 0);
+  // Weights only scale: doubling them all changes nothing.
+  EXPECT_NEAR(lq::power_mean(c, std::vector<double>{2, 2, 0}, 0), 50, 1e-9);
+}
+
+TEST(QualityScope, CheapGateUsesItsOwnWeights) {
+  const auto path = std::filesystem::temp_directory_path() / "laneface_quality_cheap.toml";
+  std::ofstream(path) << "[quality.measures.Sharpness]\n"
+                         "mapping = { kind = \"linear\", from = 0, to = 1000 }\n"
+                         "unified_weight = 1\n"
+                         "[quality.measures.InterEyeDistance]\n"
+                         "mapping = { kind = \"linear\", from = 0, to = 1000 }\n"
+                         "cheap_unified_weight = 1\n";
+  const lq::Assessor a(lq::QualityConfig::load(path));
+  std::filesystem::remove(path);
+  const auto s = lt::synthetic_face({640, 640}, {320, 260}, 80);
+  const auto all = a.assess(s.image, std::span(&s.face, 1), 0);
+  const auto cheap = a.assess(s.image, std::span(&s.face, 1), 0, lq::Scope::kCheap);
+  EXPECT_NEAR(all.unified(), *all.find("Sharpness")->component, 1e-9);
+  EXPECT_NEAR(cheap.unified(), *cheap.find("InterEyeDistance")->component, 1e-9);
 }
 
 TEST(QualityScope, CheapGateSkipsModelMeasures) {
