@@ -108,8 +108,7 @@ void register_process(CLI::App& app, Globals& globals, int& exit_code) {
       }
       db = store::open_store(sc);
       db->register_model(rec.model_id(), int(rec.template_size()));
-      gallery.emplace(capture::load_document_gallery(*db, rec.model_id(), rec.template_size(),
-                                                     "laneface process"));
+      gallery.emplace(capture::load_document_gallery(*db, rec, "laneface process"));
       if (gallery->size() == 0) {
         std::fprintf(stderr,
                      "laneface process: the store holds no document templates (enrol them with "

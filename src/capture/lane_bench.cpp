@@ -1,6 +1,7 @@
 #include "capture/lane_bench.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -66,9 +67,10 @@ BoxIndex index_boxes(const nlohmann::json& truth) {
   return idx;
 }
 
-Attribution attribute_indexed(const std::vector<Sighting>& sightings, const BoxIndex& idx,
-                              double min_iou) {
-  std::map<std::pair<int, int>, int> votes;  // (kind, id) → votes
+// Sightings' votes: (0 occupant | 1 ghost, truth id) → sightings on that face's boxes.
+std::map<std::pair<int, int>, int> votes_indexed(const std::vector<Sighting>& sightings,
+                                                 const BoxIndex& idx, double min_iou) {
+  std::map<std::pair<int, int>, int> votes;
   for (const auto& s : sightings) {
     const auto it = idx.find({s.camera, s.frame});
     if (it == idx.end()) continue;
@@ -82,6 +84,18 @@ Attribution attribute_indexed(const std::vector<Sighting>& sightings, const BoxI
     const bool ghost = text(*hit, "who") == "ghost";
     ++votes[{ghost ? 1 : 0, hit->at("id").get<int>()}];
   }
+  return votes;
+}
+
+std::map<int, int> occupant_votes(const std::map<std::pair<int, int>, int>& votes) {
+  std::map<int, int> out;
+  for (const auto& [k, n] : votes) {
+    if (k.first == 0) out[k.second] = n;
+  }
+  return out;
+}
+
+Attribution attribute_votes(const std::map<std::pair<int, int>, int>& votes) {
   Attribution a;
   int most = 0;
   for (const auto& [key, n] : votes) {
@@ -92,6 +106,11 @@ Attribution attribute_indexed(const std::vector<Sighting>& sightings, const BoxI
     }
   }
   return a;
+}
+
+Attribution attribute_indexed(const std::vector<Sighting>& sightings, const BoxIndex& idx,
+                              double min_iou) {
+  return attribute_votes(votes_indexed(sightings, idx, min_iou));
 }
 
 }  // namespace
@@ -125,6 +144,106 @@ VehicleScore score_vehicle(const nlohmann::json& truth, const std::vector<Scored
   return s;
 }
 
+std::string failure_requirement(const std::string& failure) {
+  for (const char* cut : {" cannot be assessed", " was not measured"}) {
+    const auto at = failure.find(cut);
+    if (at != std::string::npos) return failure.substr(0, at);
+  }
+  std::string out;
+  std::size_t i = 0;
+  while (i < failure.size()) {
+    std::size_t j = failure.find(' ', i);
+    if (j == std::string::npos) j = failure.size();
+    const std::string word = failure.substr(i, j - i);
+    if (!word.empty() && (std::isdigit(static_cast<unsigned char>(word[0])) || word[0] == '-' ||
+                          word[0] == '+' || word == "quality" || word.rfind("\u00b1", 0) == 0)) {
+      break;
+    }
+    out += (out.empty() ? "" : " ") + word;
+    i = j + 1;
+  }
+  return out.empty() ? failure : out;
+}
+
+VehicleDiagnosis diagnose_vehicle(const nlohmann::json& truth,
+                                  const std::vector<DiagnosedOccupant>& out,
+                                  const std::vector<std::map<int, int>>& rejected_votes,
+                                  const std::vector<std::map<int, int>>& dropped_votes) {
+  VehicleDiagnosis d;
+  const auto occupants = truth.value("occupants", nlohmann::json::array());
+  auto winner = [](const std::map<int, int>& votes) {
+    int id = -1, most = 0;
+    for (const auto& [k, n] : votes) {
+      if (n > most) most = n, id = k;
+    }
+    return id;
+  };
+  std::map<int, std::vector<const DiagnosedOccupant*>> own;  // truth id → its occupants
+  std::set<int> voted;
+  for (const auto& o : out) {
+    const int w = winner(o.votes);
+    if (w >= 0) own[w].push_back(&o);
+    for (const auto& [k, n] : o.votes) voted.insert(k);
+  }
+  std::set<int> rejected, dropped;
+  for (const auto& v : rejected_votes) {
+    if (const int w = winner(v); w >= 0) rejected.insert(w);
+  }
+  for (const auto& v : dropped_votes) {
+    if (const int w = winner(v); w >= 0) dropped.insert(w);
+  }
+  for (const auto& t : occupants) {
+    const int id = t.at("id").get<int>();
+    const auto it = own.find(id);
+    if (it != own.end()) {
+      const auto& mine = it->second;
+      bool captured = false;
+      for (const auto* o : mine) captured = captured || o->captured;
+      if (captured) {
+        d.cause.push_back("captured");
+      } else {
+        d.cause.push_back("failed_profile");
+        for (const auto& f : mine.front()->failures) {
+          d.failed_requirements.push_back(failure_requirement(f));
+        }
+      }
+      // Duplicates: occupants after the first (captured first) of this person.
+      const DiagnosedOccupant* first = mine.front();
+      for (const auto* o : mine) {
+        if (o->captured) {
+          first = o;
+          break;
+        }
+      }
+      for (const auto* o : mine) {
+        if (o == first) continue;
+        bool common = false;
+        for (const auto& c : o->cameras) {
+          common = common || std::find(first->cameras.begin(), first->cameras.end(), c) !=
+                                 first->cameras.end();
+        }
+        ++(common ? d.duplicates_same_camera : d.duplicates_cross_camera);
+      }
+      ++d.seat_scored;
+      const int row = t.value("row", 0);
+      const std::string seat = t.value("seat", std::string());
+      if (first->row == row) {
+        ++d.row_correct;
+        d.seat_correct += first->seat == seat;
+      }
+    } else if (voted.count(id)) {
+      d.cause.push_back("merged");
+    } else if (rejected.count(id)) {
+      d.cause.push_back("rejected_as_ghost");
+    } else if (dropped.count(id)) {
+      d.cause.push_back("short_track");
+    } else {
+      d.cause.push_back("not_detected");
+    }
+  }
+  return d;
+}
+
 nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGallery& gallery,
                               const vision::FaceEngine& engine, const LaneDirectory& lane,
                               const LaneBenchOptions& options) {
@@ -154,6 +273,44 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
   double video_s = 0, wall_s = 0, analyse_s = 0;
   long frames_total = 0;
   std::size_t sessions = 0;
+  // Diagnosis inputs per truth vehicle.
+  std::vector<std::vector<DiagnosedOccupant>> diag(n);
+  std::vector<std::vector<std::map<int, int>>> diag_rejected(n), diag_dropped(n);
+  std::map<std::string, std::map<std::string, long>> ghost_filtered;  // kind → reason → n
+  auto ghost_kind = [&](std::size_t v, int id) {
+    for (const auto& g : truth[v].value("ghosts", nlohmann::json::array())) {
+      if (g.value("id", -1) == id) return g.value("kind", std::string("?"));
+    }
+    return std::string("?");
+  };
+  // One output occupant (sightings on the vehicle's own frame clock).
+  auto add_occupant = [&](std::size_t v, const std::vector<Sighting>& sightings,
+                          const nlohmann::json& o, const std::optional<core::Template>& probe) {
+    const auto votes = votes_indexed(sightings, boxes[v], 0.3);
+    const bool captured = o["captured"].get<bool>();
+    outs.push_back({v, {attribute_votes(votes), captured}, probe, o["match"]});
+    DiagnosedOccupant d;
+    d.votes = occupant_votes(votes);
+    d.captured = captured;
+    if (o.contains("profile") && o["profile"].contains("failures")) {
+      d.failures = o["profile"]["failures"].get<std::vector<std::string>>();
+    }
+    d.cameras = o.value("cameras", std::vector<std::string>());
+    d.row = o.value("row", 0);
+    d.seat = o.value("seat", std::string());
+    diag[v].push_back(std::move(d));
+  };
+  auto add_rejected = [&](std::size_t v, const std::vector<Sighting>& sightings,
+                          const std::string& reason) {
+    const auto votes = votes_indexed(sightings, boxes[v], 0.3);
+    diag_rejected[v].push_back(occupant_votes(votes));
+    const auto a = attribute_votes(votes);
+    if (a.kind == Attribution::Kind::kGhost) ++ghost_filtered[ghost_kind(v, a.id)][reason];
+  };
+  auto add_dropped = [&](std::size_t v, const std::vector<Sighting>& sightings) {
+    diag_dropped[v].push_back(occupant_votes(votes_indexed(sightings, boxes[v], 0.3)));
+  };
+  long split_correct = 0, split_merged = 0, split_broken = 0, split_missed = 0;
   const auto t_all = std::chrono::steady_clock::now();
   if (options.events) {
     for (std::size_t v = 0; v < n; ++v) {
@@ -164,14 +321,12 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
       analyse_s += r.analyse_ms / 1000;
       frames_total += r.frames;
       for (std::size_t k = 0; k < r.occupants.size(); ++k) {
-        const auto& occ = r.occupants[k];
-        Out o{v,
-              {attribute_indexed(occ.sightings, boxes[v], 0.3),
-               r.json["occupants"][k]["captured"].get<bool>()},
-              occ.probe,
-              r.json["occupants"][k]["match"]};
-        outs.push_back(std::move(o));
+        add_occupant(v, r.occupants[k].sightings, r.json["occupants"][k], r.occupants[k].probe);
       }
+      for (std::size_t k = 0; k < r.rejected.size(); ++k) {
+        add_rejected(v, r.rejected[k], text(r.json["rejected"][k], "reason"));
+      }
+      for (const auto& d : r.dropped) add_dropped(v, d);
       if ((v + 1) % 10 == 0 || v + 1 == n) {
         say("bench lane: " + std::to_string(v + 1) + "/" + std::to_string(n) + " vehicles, " +
             std::to_string(video_s / std::max(1e-9, wall_s)).substr(0, 5) + "x real time");
@@ -195,32 +350,59 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
     sessions = results.size();
     frames_total = offset[n];
     video_s = offset[n] / lane.fps;
-    for (const auto& r : results) {
+    // Sightings to (vehicle, local frame); the vehicle with most sightings owns them.
+    auto locate = [&](const std::vector<Sighting>& sightings)
+        -> std::optional<std::pair<std::size_t, std::vector<Sighting>>> {
+      std::map<std::size_t, std::vector<Sighting>> per;
+      for (auto s : sightings) {
+        const auto it = std::upper_bound(offset.begin(), offset.end(), s.frame);
+        const std::size_t v = std::size_t(std::distance(offset.begin(), it)) - 1;
+        if (v >= n) continue;
+        s.frame -= offset[v];
+        per[v].push_back(s);
+      }
+      if (per.empty()) return std::nullopt;
+      auto best = per.begin();
+      for (auto it = per.begin(); it != per.end(); ++it) {
+        if (it->second.size() > best->second.size()) best = it;
+      }
+      return std::pair{best->first, best->second};
+    };
+    // Vehicle split: which truth vehicles each session's occupants belong to.
+    std::vector<std::set<std::size_t>> sessions_of(n);
+    std::vector<std::set<std::size_t>> vehicles_of(results.size());
+    for (std::size_t si = 0; si < results.size(); ++si) {
+      const auto& r = results[si];
       latencies.push_back(r.latency_ms);
       for (std::size_t k = 0; k < r.occupants.size(); ++k) {
-        const auto& occ = r.occupants[k];
-        // Sightings to (vehicle, local frame); the vehicle with most sightings owns it.
-        std::map<std::size_t, std::vector<Sighting>> per;
-        for (auto s : occ.sightings) {
-          const auto it = std::upper_bound(offset.begin(), offset.end(), s.frame);
-          const std::size_t v = std::size_t(std::distance(offset.begin(), it)) - 1;
-          if (v >= n) continue;
-          s.frame -= offset[v];
-          per[v].push_back(s);
-        }
-        if (per.empty()) continue;
-        auto best = per.begin();
-        for (auto it = per.begin(); it != per.end(); ++it) {
-          if (it->second.size() > best->second.size()) best = it;
-        }
-        const std::size_t v = best->first;
+        const auto at = locate(r.occupants[k].sightings);
+        if (!at) continue;
         // In stream mode the vehicle's documents are not known to the pipeline: decisions
         // are taken here against the vehicle's event documents for the 1:few figures.
-        outs.push_back({v,
-                        {attribute_indexed(best->second, boxes[v], 0.3),
-                         r.json["occupants"][k]["captured"].get<bool>()},
-                        occ.probe,
-                        r.json["occupants"][k]["match"]});
+        add_occupant(at->first, at->second, r.json["occupants"][k], r.occupants[k].probe);
+        if (outs.back().scored.who.kind == Attribution::Kind::kOccupant) {
+          sessions_of[at->first].insert(si);
+          vehicles_of[si].insert(at->first);
+        }
+      }
+      for (std::size_t k = 0; k < r.rejected.size(); ++k) {
+        if (const auto at = locate(r.rejected[k])) {
+          add_rejected(at->first, at->second, text(r.json["rejected"][k], "reason"));
+        }
+      }
+      for (const auto& d : r.dropped) {
+        if (const auto at = locate(d)) add_dropped(at->first, at->second);
+      }
+    }
+    for (std::size_t v = 0; v < n; ++v) {
+      if (sessions_of[v].empty()) {
+        ++split_missed;
+      } else if (sessions_of[v].size() > 1) {
+        ++split_broken;
+      } else if (vehicles_of[*sessions_of[v].begin()].size() > 1) {
+        ++split_merged;
+      } else {
+        ++split_correct;
       }
     }
   }
@@ -249,6 +431,8 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
 
   // ---- identification at the operating threshold ----
   const double thr = processor.threshold();
+  // The port gallery is searched 1:N: its threshold is the calibration's at its size.
+  const double port_thr = processor.calibration().port_threshold(gallery.port().size());
   struct IdCounts {
     long mated = 0, mated_hit = 0, non_mated = 0, non_mated_fp = 0;
   };
@@ -343,7 +527,7 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
         }
         if (in_port || !enrolled) {
           const auto top = t ? search_top(gallery.port(), *t) : std::nullopt;
-          const bool over = top && top->score > thr;
+          const bool over = top && top->score > port_thr;
           if (enrolled) {
             ++c_port.mated;
             c_port.mated_hit += over && number_of(*top) == doc;
@@ -400,6 +584,7 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
   if (!options.events) j["sessions"] = sessions;
   j["occupants"] = truth_occ;
   j["threshold"] = thr;
+  j["port_threshold"] = port_thr;
   j["gallery_documents"] = gallery.size();
   j["capture"] = {
       {"occupant_capture_rate", round4(capture_rate)},
@@ -415,6 +600,80 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
       {"truth_ghosts", truth_ghosts},
       {"truth_ghosts_accepted", ghosts_accepted},
   };
+  // ---- why occupants were lost; seats ----
+  std::map<std::string, long> causes, requirements;
+  long dup_cross = 0, dup_same = 0, seat_scored = 0, row_ok = 0, seat_ok = 0, over = 0, under = 0;
+  std::map<std::string, std::pair<long, long>> seat_by_truth;  // "row/seat" → (scored, right)
+  for (std::size_t v = 0; v < n; ++v) {
+    const auto d = diagnose_vehicle(truth[v], diag[v], diag_rejected[v], diag_dropped[v]);
+    for (const auto& c : d.cause) ++causes[c];
+    for (const auto& r : d.failed_requirements) ++requirements[r];
+    dup_cross += d.duplicates_cross_camera;
+    dup_same += d.duplicates_same_camera;
+    seat_scored += d.seat_scored;
+    row_ok += d.row_correct;
+    seat_ok += d.seat_correct;
+    const auto counted_v = long(diag[v].size());
+    const auto truth_v = long(truth[v].value("occupants", nlohmann::json::array()).size());
+    over += counted_v > truth_v;
+    under += counted_v < truth_v;
+  }
+  nlohmann::json lost = nlohmann::json::object();
+  for (const auto& [c, k] : causes) {
+    if (c != "captured") lost[c] = k;
+  }
+  j["losses"] = {
+      {"lost_occupants", truth_occ - captured},
+      {"by_cause", lost},
+      {"failed_requirements", requirements},
+      {"causes_note",
+       "per truth occupant not captured: failed_profile (its own occupant, best shot failed the "
+       "profile; failed_requirements counts each failing requirement), merged (its faces went "
+       "into someone else's occupant), rejected_as_ghost, short_track (tracks shorter than "
+       "min_detections only), not_detected"},
+      {"vehicles_over_counted", over},
+      {"vehicles_under_counted", under},
+      {"duplicates_cross_camera", dup_cross},
+      {"duplicates_same_camera", dup_same},
+  };
+  j["seats"] = {{"scored_occupants", seat_scored},
+                {"row_accuracy", round4(rate(row_ok, seat_scored))},
+                {"seat_accuracy", round4(rate(seat_ok, seat_scored))},
+                {"note", "truth occupants with an occupant of their own: row, and row + seat"}};
+  // Ghosts per kind: accepted as occupants vs taken by a filter.
+  std::map<std::string, long> truth_kind, accepted_kind;
+  for (std::size_t v = 0; v < n; ++v) {
+    for (const auto& g : truth[v].value("ghosts", nlohmann::json::array())) {
+      ++truth_kind[g.value("kind", std::string("?"))];
+    }
+    std::set<int> acc;
+    for (const auto& o : outs) {
+      if (o.vehicle == v && o.scored.who.kind == Attribution::Kind::kGhost)
+        acc.insert(o.scored.who.id);
+    }
+    for (const int id : acc) ++accepted_kind[ghost_kind(v, id)];
+  }
+  nlohmann::json gk = nlohmann::json::object();
+  for (const auto& [kind, k] : truth_kind) {
+    gk[kind] = {{"truth", k},
+                {"accepted_as_occupant", accepted_kind[kind]},
+                {"accepted_rate", round4(rate(accepted_kind[kind], k))},
+                {"filtered_by", ghost_filtered[kind]}};
+  }
+  j["capture"]["ghosts_by_kind"] = gk;
+  if (!options.events) {
+    j["vehicle_split"] = {
+        {"sessions", sessions},
+        {"vehicles", n},
+        {"accuracy", round4(rate(split_correct, n))},
+        {"correct", split_correct},
+        {"merged_with_another", split_merged},
+        {"split_in_several", split_broken},
+        {"no_session", split_missed},
+        {"note",
+         "a vehicle is split correctly when its occupants are in exactly one session that "
+         "holds no other vehicle's occupants"}};
+  }
   j["identification"] = {
       {"captured_1_few", id_json(few)},
       {"captured_1_n", id_json(port)},

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -46,6 +47,39 @@ struct VehicleScore {
   bool count_correct() const { return counted == truth_occupants; }
 };
 VehicleScore score_vehicle(const nlohmann::json& truth, const std::vector<ScoredOccupant>& out);
+
+// Why each truth occupant of a vehicle was or was not captured, from what the pipeline made of
+// its faces. Pure; unit-tested.
+struct DiagnosedOccupant {   // one output occupant
+  std::map<int, int> votes;  // truth occupant id → sightings on its boxes
+  bool captured = false;
+  std::vector<std::string> failures;  // profile failures of the best shot
+  std::vector<std::string> cameras;
+  int row = 0;
+  std::string seat;
+};
+struct VehicleDiagnosis {
+  // Per truth occupant (parallel to truth "occupants"): "captured", "failed_profile" (an
+  // occupant of its own whose best shot failed the profile), "merged" (its faces went into
+  // an occupant attributed to someone else), "rejected_as_ghost" (a ghost filter took its
+  // track), "short_track" (tracks shorter than min_detections only), "not_detected".
+  std::vector<std::string> cause;
+  // Requirement labels (failure text up to the value) of the failed_profile occupants.
+  std::vector<std::string> failed_requirements;
+  // Output occupants that repeat a person: split across cameras (no camera in common with
+  // the person's first occupant) or within a camera.
+  int duplicates_cross_camera = 0, duplicates_same_camera = 0;
+  // Seat: attributed truth occupants with the right row / the right row and seat.
+  int seat_scored = 0, row_correct = 0, seat_correct = 0;
+};
+VehicleDiagnosis diagnose_vehicle(const nlohmann::json& truth,
+                                  const std::vector<DiagnosedOccupant>& out,
+                                  const std::vector<std::map<int, int>>& rejected_votes,
+                                  const std::vector<std::map<int, int>>& dropped_votes);
+
+// The requirement a profile failure sentence names ("Yaw angle 41° exceeds ±30°" → "Yaw
+// angle").
+std::string failure_requirement(const std::string& failure);
 
 struct LaneBenchOptions {
   bool events = true;           // false: split the streams by face presence

@@ -96,6 +96,7 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
   r.num("candidates_per_track", c.candidates_per_track, 1, 100);
   r.num("full_candidates", c.full_candidates, 1, 100);
   r.num("join_threshold", c.join_threshold, -1, 1);
+  r.num("join_cross_threshold", c.join_cross_threshold, -1, 2);
   r.flag("ghost_windows", c.ghost_windows);
   r.flag("ghost_motion", c.ghost_motion);
   r.num("motion_tolerance", c.motion_tolerance, 0, 100);
@@ -106,6 +107,7 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
   r.num("session_gap_s", c.session_gap_s, 0, 3600);
   std::string calibration;
   r.str("calibration", calibration);
+  r.num("vehicle_target_fmr", c.vehicle_target_fmr, 0, 0.1);
   if (!calibration.empty()) {
     c.calibration = std::filesystem::path(calibration).is_absolute()
                         ? std::filesystem::path(calibration)
@@ -147,6 +149,11 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
       cr.num("min_face", g.min_face, 0, 1000);
       cr.num("detect_scale", g.detect_scale, 0, 64);
       cr.num("tile_overlap", g.tile_overlap, 0, 4000);
+      cr.str("side", g.side);
+      if (!g.side.empty() && g.side != "driver" && g.side != "passenger" && g.side != "front") {
+        cr.bad("side", "is \"driver\", \"passenger\" or \"front\"");
+      }
+      cr.num("centre_x", g.centre_x, 0, 1);
       c.cameras[name] = g;
     }
   }

@@ -24,6 +24,11 @@ struct CameraGeometry {
   // Face widths (px) at which the estimated row changes: width >= row_widths[0] → the
   // camera's first row, >= row_widths[1] → its second, else its last.
   std::vector<double> row_widths;
+  // Seats: which side of the vehicle the camera looks at ("driver", "passenger") or "front"
+  // (through the windshield; `centre_x`: the frame x fraction between the driver and the
+  // front passenger). Empty: the camera gives no seat evidence.
+  std::string side;
+  double centre_x = 0.5;
 };
 
 struct LaneConfig {
@@ -43,6 +48,9 @@ struct LaneConfig {
   int full_candidates = 3;       // per occupant: full assessment + template on this many
   // Joining tracks across cameras into occupants
   double join_threshold = 0.35;  // template similarity to call two tracks the same person
+  // Groups with no camera in common: mutual best partners above this are one person too
+  // (occupants.hpp join_tracks); >= join_threshold disables it.
+  double join_cross_threshold = 2;
   // Ghosts
   bool ghost_windows = true;         // a face outside every window region is not an occupant
   bool ghost_motion = true;          // a face that does not move with the vehicle is not one
@@ -56,6 +64,9 @@ struct LaneConfig {
   // Matching: a calibration file (match/calibration.hpp); empty = the recognizer's
   // compare_threshold from the manifest (FAR 1e-3 on LFW view 2).
   std::filesystem::path calibration;
+  // The 1:few (vehicle gallery) threshold at this FMR on the calibration's impostor curve;
+  // 0 = the calibration file's own target (1e-4). The port gallery keeps its 1:N threshold.
+  double vehicle_target_fmr = 0;
   // Per camera id.
   std::map<std::string, CameraGeometry> cameras;
 

@@ -24,6 +24,7 @@
 #include "store/clock.hpp"
 #include "store/store.hpp"
 #include "vision/face_engine.hpp"
+#include "vision/fused_recognizer.hpp"
 #include "vision/net_pool.hpp"
 #include "vision/preprocess.hpp"
 
@@ -392,7 +393,12 @@ struct LaneProcessor::Impl {
     for (const auto& r : refs) {
       const CameraRun& run = runs[r.run];
       const Track& t = run.tracks[r.track];
-      if (int(t.observations.size()) < config.min_detections) continue;
+      if (int(t.observations.size()) < config.min_detections) {
+        std::vector<Sighting> s;
+        for (const auto& o : t.observations) s.push_back({run.camera, o.frame, o.box});
+        result.dropped.push_back(std::move(s));
+        continue;
+      }
       if (auto why = ghost_reason(run, t, by_camera[r.run])) {
         j["rejected"].push_back({{"camera", run.camera},
                                  {"frames", {t.first_frame(), t.last_frame()}},
@@ -419,6 +425,7 @@ struct LaneProcessor::Impl {
       if (const Seen* s = best_seen(kept[i])) track_t[i] = engine.embed(s->crop, s->crop_face);
     });
     const auto& rec = engine.recognizer();
+    const auto* fused = dynamic_cast<const vision::FusedRecognizer*>(&rec);
     std::vector<TrackSpan> spans;
     std::vector<std::vector<float>> sim(kept.size(), std::vector<float>(kept.size(), -1.0f));
     for (std::size_t a = 0; a < kept.size(); ++a) {
@@ -426,11 +433,14 @@ struct LaneProcessor::Impl {
       spans.push_back({runs[kept[a].run].camera, t.first_frame(), t.last_frame()});
       for (std::size_t b = 0; b < a; ++b) {
         if (track_t[a] && track_t[b]) {
-          sim[a][b] = sim[b][a] = float(rec.compare(*track_t[a], *track_t[b]));
+          // join_threshold is on the first model's scale (fr_feature cosine): for the fused
+          // recognizer, its first part's score.
+          sim[a][b] = sim[b][a] = float(fused ? fused->part_scores(*track_t[a], *track_t[b]).front()
+                                              : rec.compare(*track_t[a], *track_t[b]));
         }
       }
     }
-    const auto groups = join_tracks(spans, sim, config.join_threshold);
+    const auto groups = join_tracks(spans, sim, config.join_threshold, config.join_cross_threshold);
     // Per occupant: full assessment of the best few candidates, best passing shot wins.
     struct Choice {
       const Seen* seen = nullptr;
@@ -494,8 +504,37 @@ struct LaneProcessor::Impl {
       for (std::size_t g = 0; g < groups.size(); ++g) {
         decisions[g].outcome =
             probes[g] ? match::Outcome::kNotMatched : match::Outcome::kNotCaptured;
+        decisions[g].threshold = calibration.threshold;
       }
     }
+    // Seats from where each occupant was seen (config: each camera's side).
+    std::vector<SeatCue> cues(groups.size());
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      std::map<int, long> votes;
+      double fx = 0, dw = 0, pw = 0;
+      long fn = 0, dn = 0, pn = 0;
+      for (const std::size_t i : groups[g]) {
+        const auto& run = runs[kept[i].run];
+        const Track& t = run.tracks[kept[i].track];
+        const CameraGeometry& geo = config.camera(run.camera);
+        votes[estimate_row(geo, t.mean_width())] += long(t.observations.size());
+        for (const auto& o : t.observations) {
+          if (geo.side == "front" && run.size.width > 0) {
+            fx += o.box.center().x / run.size.width, ++fn;
+            cues[g].front_centre = geo.centre_x;
+          } else if (geo.side == "driver") {
+            dw += o.box.width(), ++dn;
+          } else if (geo.side == "passenger") {
+            pw += o.box.width(), ++pn;
+          }
+        }
+      }
+      cues[g].row = votes.empty() ? 1 : votes.begin()->first;
+      if (fn > 0) cues[g].front_x = fx / double(fn);
+      if (dn > 0) cues[g].driver_width = dw / double(dn);
+      if (pn > 0) cues[g].passenger_width = pw / double(pn);
+    }
+    const auto seats = estimate_seats(cues);
     // JSON per occupant.
     for (std::size_t g = 0; g < groups.size(); ++g) {
       VehicleResult::Occupant occ;
@@ -516,6 +555,7 @@ struct LaneProcessor::Impl {
       const int row = row_votes.empty() ? 1 : row_votes.begin()->first;
       nlohmann::json o = {{"occupant", g},
                           {"row", row},
+                          {"seat", seats[g]},
                           {"cameras", std::vector<std::string>(cams.begin(), cams.end())},
                           {"frames_seen", frames_seen}};
       const auto& c = chosen[g];
@@ -535,7 +575,7 @@ struct LaneProcessor::Impl {
       o["captured"] = captured;
       const auto& d = decisions[g];
       nlohmann::json m = {{"outcome", match::to_string(d.outcome)},
-                          {"threshold", calibration.threshold},
+                          {"threshold", d.threshold},
                           {"referral", d.officer_referral()}};
       if (d.best_score) m["best_score"] = *d.best_score;
       if (d.match) {
@@ -620,7 +660,7 @@ struct LaneProcessor::Impl {
       d.occupant_id = oid;
       d.outcome = *store::parse_enum<store::MatchOutcome>(m["outcome"].get<std::string>());
       d.model_id = model;
-      d.threshold = calibration.threshold;
+      d.threshold = m["threshold"].get<double>();  // the gallery's: 1:few or 1:N
       if (m.contains("score"))
         d.score = m["score"].get<double>();
       else if (m.contains("best_score"))
@@ -651,11 +691,16 @@ LaneProcessor::LaneProcessor(const vision::FaceEngine& engine, const quality::As
   }
   const auto& rec = engine.recognizer();
   if (!c.calibration.empty()) {
-    impl_->calibration = match::Calibration::load(c.calibration);
-    if (impl_->calibration.model_id != rec.model_id()) {
-      throw Error(ErrorKind::kConfig, c.calibration.string() + ": calibration is for '" +
-                                          impl_->calibration.model_id +
-                                          "' but the recognizer is '" + rec.model_id() + "'");
+    // A file, or a directory of <model>.toml files; the model id is checked.
+    impl_->calibration = match::load_calibration_for(c.calibration, rec.model_id());
+    if (c.vehicle_target_fmr > 0) {
+      if (impl_->calibration.curve.empty()) {
+        throw Error(ErrorKind::kConfig,
+                    "lane config: vehicle_target_fmr needs a calibration with an impostor curve (" +
+                        c.calibration.string() + " has none: rerun laneface calibrate threshold)");
+      }
+      impl_->calibration.threshold = impl_->calibration.threshold_at(c.vehicle_target_fmr);
+      impl_->calibration.target_fmr = c.vehicle_target_fmr;
     }
   } else {
     impl_->calibration.model_id = rec.model_id();
@@ -683,6 +728,7 @@ LaneProcessor::~LaneProcessor() = default;
 
 const LaneConfig& LaneProcessor::config() const { return impl_->config; }
 double LaneProcessor::threshold() const { return impl_->calibration.threshold; }
+const match::Calibration& LaneProcessor::calibration() const { return impl_->calibration; }
 
 nlohmann::json LaneProcessor::process(const VehiclePass& pass, const Observer& observer) const {
   return process_detailed(pass, observer).json;

@@ -14,6 +14,7 @@
 
 #include "capture/lane_config.hpp"
 #include "core/types.hpp"
+#include "match/calibration.hpp"
 
 namespace laneface::store {
 class Store;
@@ -74,6 +75,8 @@ struct VehicleResult {
   std::vector<Occupant> occupants;  // parallel to json["occupants"]
   // Faces rejected as ghosts, with their sightings (parallel to json["rejected"]).
   std::vector<std::vector<Sighting>> rejected;
+  // Tracks shorter than min_detections (never occupants), with their sightings.
+  std::vector<std::vector<Sighting>> dropped;
   long frames = 0;        // frames per camera
   double video_s = 0;     // seconds of lane video (frames / fps)
   double wall_ms = 0;     // total processing time
@@ -115,7 +118,9 @@ class LaneProcessor {
                                             const Observer& observer = {}) const;
 
   const LaneConfig& config() const;
-  double threshold() const;  // the operating match threshold
+  double threshold() const;  // the operating match threshold (1:few)
+  // 1:few threshold and, through port_threshold(N), the 1:N one (match/calibration.hpp).
+  const match::Calibration& calibration() const;
 
   struct Impl;
 

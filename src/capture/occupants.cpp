@@ -1,6 +1,7 @@
 #include "capture/occupants.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace laneface::capture {
@@ -27,7 +28,7 @@ std::vector<std::vector<std::size_t>> split_sessions(const std::vector<TrackSpan
 
 std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& tracks,
                                                   const std::vector<std::vector<float>>& similarity,
-                                                  double threshold) {
+                                                  double threshold, double cross_threshold) {
   const std::size_t n = tracks.size();
   std::vector<std::vector<std::size_t>> groups(n);
   for (std::size_t i = 0; i < n; ++i) groups[i] = {i};
@@ -58,6 +59,42 @@ std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& 
     std::sort(groups[ba].begin(), groups[ba].end());
     groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
   }
+  // Cross-camera pass: mutual best partners among groups with no camera in common.
+  while (cross_threshold < threshold && groups.size() > 1) {
+    const std::size_t m = groups.size();
+    std::vector<std::vector<double>> mean(m, std::vector<double>(m, -2));
+    for (std::size_t a = 0; a < m; ++a) {
+      for (std::size_t b = a + 1; b < m; ++b) {
+        bool shared = false;
+        double sum = 0;
+        for (const std::size_t i : groups[a]) {
+          for (const std::size_t j : groups[b]) {
+            shared = shared || tracks[i].camera == tracks[j].camera;
+            sum += similarity[i][j];
+          }
+        }
+        if (!shared) mean[a][b] = mean[b][a] = sum / double(groups[a].size() * groups[b].size());
+      }
+    }
+    auto partner = [&](std::size_t a) {
+      std::size_t best = m;
+      for (std::size_t b = 0; b < m; ++b) {
+        if (b != a && mean[a][b] > cross_threshold && (best == m || mean[a][b] > mean[a][best]))
+          best = b;
+      }
+      return best;
+    };
+    std::size_t ba = m, bb = m;
+    double top = cross_threshold;
+    for (std::size_t a = 0; a < m; ++a) {
+      const std::size_t b = partner(a);
+      if (b != m && b > a && partner(b) == a && mean[a][b] > top) top = mean[a][b], ba = a, bb = b;
+    }
+    if (ba == m) break;
+    groups[ba].insert(groups[ba].end(), groups[bb].begin(), groups[bb].end());
+    std::sort(groups[ba].begin(), groups[ba].end());
+    groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
+  }
   std::sort(groups.begin(), groups.end(),
             [](const auto& a, const auto& b) { return a.front() < b.front(); });
   return groups;
@@ -70,6 +107,62 @@ int estimate_row(const CameraGeometry& camera, double face_width) {
     if (face_width >= camera.row_widths[k]) return rows[k];
   }
   return camera.row_widths.empty() ? rows.front() : rows.back();
+}
+
+std::vector<std::string> estimate_seats(const std::vector<SeatCue>& occupants, bool driver_right,
+                                        double side_ratio, double middle_x) {
+  std::vector<std::string> out(occupants.size());
+  // Signed offset towards the driver's side in the front camera.
+  auto toward_driver = [&](const SeatCue& c) {
+    return (c.front_x - c.front_centre) * (driver_right ? 1 : -1);
+  };
+  auto near_side = [&](const SeatCue& c) -> int {  // +1 driver side, -1 passenger, 0 unknown
+    if (c.driver_width > 0 && c.passenger_width > 0) {
+      if (c.driver_width > c.passenger_width * side_ratio) return 1;
+      if (c.passenger_width > c.driver_width * side_ratio) return -1;
+      return 0;
+    }
+    return 0;
+  };
+  // Row 1: the front-row face furthest towards the driver's side is the driver when it is on
+  // that side of centre; the others are front passengers.
+  std::vector<std::size_t> front;
+  for (std::size_t i = 0; i < occupants.size(); ++i) {
+    if (occupants[i].row == 1 && occupants[i].front_x >= 0) front.push_back(i);
+  }
+  std::sort(front.begin(), front.end(), [&](std::size_t a, std::size_t b) {
+    return toward_driver(occupants[a]) > toward_driver(occupants[b]);
+  });
+  for (std::size_t k = 0; k < front.size(); ++k) {
+    const SeatCue& c = occupants[front[k]];
+    const bool driver = k == 0 && toward_driver(c) > 0;
+    out[front[k]] = driver ? "driver" : "front_passenger";
+  }
+  for (std::size_t i = 0; i < occupants.size(); ++i) {
+    const SeatCue& c = occupants[i];
+    if (!out[i].empty()) continue;
+    const int side = near_side(c);
+    if (c.row <= 1) {
+      out[i] = side < 0 ? "front_passenger" : "driver";
+      continue;
+    }
+    if (c.front_x >= 0 && std::abs(c.front_x - c.front_centre) <= middle_x) {
+      out[i] = "middle";
+    } else if (side > 0) {
+      out[i] = "left";
+    } else if (side < 0) {
+      out[i] = "right";
+    } else if (c.front_x >= 0) {
+      out[i] = toward_driver(c) > 0 ? "left" : "right";
+    } else if (c.driver_width > 0 && c.passenger_width == 0) {
+      out[i] = "left";
+    } else if (c.passenger_width > 0 && c.driver_width == 0) {
+      out[i] = "right";
+    } else {
+      out[i] = "middle";
+    }
+  }
+  return out;
 }
 
 }  // namespace laneface::capture
