@@ -119,7 +119,13 @@ async function loadLanes() {
 }
 function updateLaneInfo() {
   const l = state.lanes.find((x) => x.id === state.lane);
-  $("lane-info").textContent = l ? `${l.cameras.length} cameras (${l.cameras.join(", ")})${l.running ? " · replaying" : ""}` : "no lanes configured";
+  if (!l) { $("lane-info").textContent = "no lanes configured"; return; }
+  let status = l.running ? " · replaying" : "";
+  // Live lanes (camera streams): connection state, segments recorded, and the last error.
+  if (l.source === "stream") {
+    status = ` · live ${l.state}${l.segments ? ` · ${l.segments} segments` : ""}${l.dropped_segments ? ` · ${l.dropped_segments} dropped` : ""}${l.error ? ` · ${l.error}` : ""}`;
+  }
+  $("lane-info").textContent = `${l.cameras.length} cameras (${l.cameras.join(", ")})${status}`;
 }
 $("lane-select").addEventListener("change", async (e) => {
   state.lane = e.target.value;
@@ -128,8 +134,8 @@ $("lane-select").addEventListener("change", async (e) => {
   await loadRecent();
 });
 $("lane-start").addEventListener("click", async () => {
-  try { await api(`/api/lanes/${encodeURIComponent(state.lane)}/start`, { method: "POST", body: { speed: 1 } }); toast("Replay started"); loadLanes(); }
-  catch (e) { toast(e.message, true); }
+  try { const r = await api(`/api/lanes/${encodeURIComponent(state.lane)}/start`, { method: "POST", body: { speed: 1 } }); toast(r && r.source === "stream" ? "Cameras connected" : "Replay started"); loadLanes(); }
+  catch (e) { toast(e.message, true); loadLanes(); }
 });
 $("lane-stop").addEventListener("click", async () => {
   try { await api(`/api/lanes/${encodeURIComponent(state.lane)}/stop`, { method: "POST", body: {} }); toast("Stopped"); loadLanes(); }
@@ -168,6 +174,7 @@ function connectEvents() {
   });
   es.addEventListener("lane_started", loadLanesQuiet);
   es.addEventListener("lane_stopped", loadLanesQuiet);
+  es.addEventListener("lane_error", loadLanesQuiet);
 }
 async function loadLanesQuiet() {
   try { const { lanes } = await api("/api/lanes"); state.lanes = lanes; updateLaneInfo();
@@ -239,6 +246,16 @@ function renderVehicle(v, fresh) {
   while (feed.children.length > 60) { const last = feed.lastElementChild; state.vehicles.delete(`${last._data?.lane}/${last.dataset.vehicle}`); last.remove(); }
 }
 
+// The occupant's seat ("front_passenger" → "front passenger") with its row; the row alone when
+// the pipeline gave no seat.
+function seatHeading(o, rec) {
+  const seat = String(o.seat || rec.seat || "").replace(/_/g, " ").trim();
+  const row = o.row ?? rec.row;
+  const rowText = row === undefined || row === null ? "" : `row ${row}`;
+  return el("h4", { class: "seat", dataset: { seat: seat || "" } },
+    seat ? [el("span", {}, seat), rowText ? el("span", { class: "muted" }, ` · ${rowText}`) : null] : (rowText || "seat unknown"));
+}
+
 function renderOccupant(o) {
   const rec = o.rec || {};
   const match = rec.match || o.match || null;
@@ -278,7 +295,7 @@ function renderOccupant(o) {
   const box = el("div", { class: "occ" + (alert ? " bad" : ""), dataset: { occupant: oid || "" } },
     thumb,
     el("div", {},
-      el("h4", {}, [`row ${o.row ?? rec.row ?? "?"}`, (o.seat || rec.seat || "").replace("_", " ")].filter(Boolean).join(" · ")),
+      seatHeading(o, rec),
       el("div", { class: "line" }, quality),
       reasons.length ? el("ul", { class: "reasons" }, reasons.map((r) => el("li", {}, r))) : null,
       result,

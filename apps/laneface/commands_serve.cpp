@@ -9,20 +9,12 @@
 #include <opencv2/core.hpp>
 #include <thread>
 
-#include "capture/document_gallery.hpp"
-#include "capture/lane_config.hpp"
-#include "capture/lane_processor.hpp"
 #include "commands.hpp"
 #include "core/error.hpp"
-#include "core/image_io.hpp"
 #include "core/toml_file.hpp"
-#include "match/store_gallery.hpp"
-#include "quality/assessor.hpp"
-#include "quality/config.hpp"
-#include "service/request.hpp"
+#include "service/face_stack.hpp"
 #include "service/server.hpp"
 #include "service/stand_in_processor.hpp"
-#include "vision/face_engine.hpp"
 
 namespace laneface::app {
 
@@ -95,91 +87,6 @@ store::Key data_dir_key(const std::filesystem::path& dir) {
   return store::load_key_file(path);
 }
 
-// The face engine, quality assessor, document gallery and lane pipeline, with the
-// Biometrics the API uses. Loaded only when the models are present.
-struct FaceStack {
-  std::unique_ptr<vision::FaceEngine> engine;
-  std::unique_ptr<quality::Assessor> assessor;
-  std::unique_ptr<capture::DocumentGallery> documents;
-  std::unique_ptr<capture::LaneProcessor> lane;
-  std::mutex port_mutex;
-  std::unique_ptr<match::Gallery> port;  // 1:N search; enrolments through the API join it
-
-  FaceStack(const Globals& globals, store::Store& store) {
-    engine = std::make_unique<vision::FaceEngine>(globals.engine_options());
-    assessor = std::make_unique<quality::Assessor>(
-        quality::QualityConfig::load(quality::default_quality_config_path()),
-        quality::Assessor::load_models(engine->manifest()));
-    const auto& rec = engine->recognizer();
-    const auto templates = store.load_templates(rec.model_id(), "laneface serve");
-    const auto metric = capture::gallery_metric(rec.model_id());
-    const auto& params = engine->manifest().model(rec.model_id()).params;
-    const auto size = params.find("embedding_size");
-    const std::size_t dim =
-        templates.empty() ? (size == params.end() ? 512 : static_cast<std::size_t>(size->second))
-                          : templates.front().value.values.size();
-    documents = std::make_unique<capture::DocumentGallery>(
-        capture::load_document_gallery(store, rec.model_id(), dim, "laneface serve"));
-    port = std::make_unique<match::Gallery>(
-        match::build_gallery(templates, rec.model_id(), dim, metric));
-    lane = std::make_unique<capture::LaneProcessor>(
-        *engine, *assessor, capture::LaneConfig::load(capture::default_lane_config_path()), &store,
-        documents.get());
-    std::fprintf(stderr, "laneface serve: lane pipeline ready, %zu documents in the gallery\n",
-                 documents->size());
-  }
-
-  core::Template probe(std::span<const unsigned char> bytes, const std::string& name) const {
-    const cv::Mat img = core::decode_image(bytes, name);
-    auto faces = engine->analyze(img);
-    const auto i = vision::face_of_interest(faces, img.size());
-    if (!i) throw service::RequestError(422, name + ": no face found");
-    return engine->embed(img, faces[*i]);
-  }
-
-  service::Biometrics biometrics(store::Store& store) {
-    service::Biometrics b;
-    b.verify = [this](std::span<const unsigned char> a, std::span<const unsigned char> c) {
-      const auto ta = probe(a, "a"), tb = probe(c, "b");
-      const double score = engine->recognizer().compare(ta, tb);
-      const double threshold = engine->recognizer().threshold();
-      return Json{{"score", score},
-                  {"threshold", threshold},
-                  {"decision", score >= threshold ? "same" : "different"},
-                  {"model_id", engine->recognizer().model_id()}};
-    };
-    b.search = [this](std::span<const unsigned char> img, int k) {
-      const auto t = probe(img, "image");
-      std::lock_guard lock(port_mutex);
-      Json out = Json::array();
-      for (const auto& c : port->search(t, static_cast<std::size_t>(k))) {
-        out.push_back(
-            {{"subject_id", c.entry.subject_id},
-             {"document_id", c.entry.document_id},
-             {"template_id", c.entry.template_id},
-             {"score", c.score},
-             {"kind", c.entry.kind == match::EntryKind::kDocument ? "document" : "encounter"}});
-      }
-      return Json{{"candidates", out}, {"threshold", engine->recognizer().threshold()}};
-    };
-    b.enrol = [this, &store](const store::Document& d, std::span<const unsigned char> portrait,
-                             const std::string& actor) {
-      const auto t = probe(portrait, "portrait");
-      store.register_model(t.model_id, static_cast<int>(t.values.size()));
-      const auto doc = store.enrol(d, t, actor);
-      {
-        std::lock_guard lock(port_mutex);
-        port->add({0, doc.subject_id, doc.id, match::EntryKind::kDocument}, t);
-      }
-      return Json{{"document_id", doc.id},
-                  {"subject_id", doc.subject_id},
-                  {"number", doc.number},
-                  {"note", "joins 1:N search now; the lane gallery on the next start"}};
-    };
-    return b;
-  }
-};
-
 }  // namespace
 
 void register_serve_commands(CLI::App& app, Globals& globals, int& exit_code) {
@@ -234,11 +141,11 @@ void register_serve_commands(CLI::App& app, Globals& globals, int& exit_code) {
     if (!sc.key) sc.key = data_dir_key(data);
     const auto store = store::open_store(sc);
 
-    std::unique_ptr<FaceStack> faces;
+    std::unique_ptr<service::FaceStack> faces;
     if (f->processor != "stand-in") {
       try {
         cv::setNumThreads(1);
-        faces = std::make_unique<FaceStack>(globals, *store);
+        faces = std::make_unique<service::FaceStack>(globals.engine_options(), *store);
       } catch (const Error& e) {
         if (f->processor == "lane") throw;
         std::fprintf(stderr,
@@ -247,12 +154,9 @@ void register_serve_commands(CLI::App& app, Globals& globals, int& exit_code) {
                      e.what());
       }
     }
-    service::Processor processor = faces
-                                       ? service::Processor([&faces](const capture::VehiclePass& p,
-                                                                     const capture::Observer& o) {
-                                           return faces->lane->process(p, o);
-                                         })
-                                       : service::make_stand_in_processor(*store);
+    // Enrolments through the API join the lane's galleries at once (service/face_stack.hpp).
+    service::Processor processor =
+        faces ? faces->processor() : service::make_stand_in_processor(*store);
 
     service::ServiceConfig config;
     config.host = f->host;
@@ -267,7 +171,7 @@ void register_serve_commands(CLI::App& app, Globals& globals, int& exit_code) {
         std::chrono::milliseconds(static_cast<std::int64_t>(f->session_hours * 3600e3));
     service::Biometrics biometrics;
     if (faces) {
-      biometrics = faces->biometrics(*store);
+      biometrics = faces->biometrics();
     } else {
       // Without models a document is enrolled without its portrait template (the stand-in
       // processor matches on the document read, not on faces); verify and search answer 503.

@@ -39,11 +39,36 @@ LaneInfo read_lane_dir(const std::filesystem::path& dir) {
     lane.fps = j.value("fps", 0.0);
     lane.width = j.value("width", 0);
     lane.height = j.value("height", 0);
-    for (const auto& c : j.at("cameras"))
-      lane.cameras.emplace_back(c.at("id").get<std::string>(), c.at("file").get<std::string>());
-    for (const auto& v : j.at("vehicles"))
-      lane.vehicles.push_back(
-          {v.at("id").get<std::string>(), v.value("start_s", 0.0), v.value("frames", 0)});
+    std::size_t urls = 0;
+    for (const auto& c : j.at("cameras")) {
+      const auto id = c.at("id").get<std::string>();
+      if (c.contains("url")) {
+        const auto url = c.at("url").get<std::string>();
+        try {
+          check_stream_url(id, url);
+        } catch (const Error& e) {
+          throw Error(ErrorKind::kInvalidInput, file.string() + ": " + e.what());
+        }
+        lane.cameras.emplace_back(id, url);
+        ++urls;
+      } else {
+        lane.cameras.emplace_back(id, c.at("file").get<std::string>());
+      }
+    }
+    if (urls > 0 && urls != lane.cameras.size())
+      throw Error(ErrorKind::kInvalidInput,
+                  file.string() + ": cameras mix files and stream URLs (give all as \"url\")");
+    lane.stream = urls > 0;
+    lane.segment_s = j.value("segment_s", 10.0);
+    if (lane.stream && !(lane.segment_s >= 0.2 && lane.segment_s <= 600))
+      throw Error(ErrorKind::kInvalidInput, file.string() + ": segment_s must be 0.2..600");
+    if (j.contains("vehicles")) {
+      for (const auto& v : j.at("vehicles"))
+        lane.vehicles.push_back(
+            {v.at("id").get<std::string>(), v.value("start_s", 0.0), v.value("frames", 0)});
+    } else if (!lane.stream) {
+      throw Error(ErrorKind::kInvalidInput, file.string() + ": no \"vehicles\" list");
+    }
     if (lane.id.empty()) throw Error(ErrorKind::kInvalidInput, file.string() + ": empty lane id");
     return lane;
   } catch (const Json::exception& e) {
@@ -77,8 +102,12 @@ LaneManager::LaneManager(Processor processor, store::Store& store, EventHub& eve
       events_(events),
       metrics_(metrics),
       clock_(std::move(clock)),
-      options_(options),
-      worker_([this] { work(); }) {}
+      options_(std::move(options)),
+      worker_([this] { work(); }) {
+  if (options_.spool.empty())
+    options_.spool = std::filesystem::temp_directory_path() /
+                     ("laneface-streams-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+}
 
 LaneManager::~LaneManager() { shutdown(); }
 
@@ -112,9 +141,40 @@ std::string LaneManager::add_lane_dir(const std::filesystem::path& dir) {
   return id;
 }
 
+void LaneManager::add_stream_lane(LaneInfo info) {
+  if (info.cameras.empty())
+    throw Error(ErrorKind::kInvalidInput, "lane " + info.id + ": no cameras");
+  if (info.cameras.size() > kMaxStreamCameras)
+    throw Error(ErrorKind::kInvalidInput, "lane " + info.id + ": more than " +
+                                              std::to_string(kMaxStreamCameras) + " cameras");
+  for (const auto& [cid, url] : info.cameras) check_stream_url(cid, url);
+  info.stream = true;
+  info.dir.clear();
+  std::lock_guard lock(mutex_);
+  auto it = lanes_.find(info.id);
+  if (it != lanes_.end()) {
+    if (!it->second.info.dir.empty())
+      throw Error(ErrorKind::kInvalidInput, "lane " + info.id + " is a lane directory (" +
+                                                it->second.info.dir.string() + ")");
+    if (it->second.stop_flag && !*it->second.stop_flag)
+      throw Error(ErrorKind::kConfig, "lane " + info.id + " is running: stop it first");
+  }
+  const std::string id = info.id;
+  Lane& lane = lanes_[id];
+  lane.info = std::move(info);
+  lane.state = "stopped";
+  lane.error.clear();
+}
+
 bool LaneManager::has_lane(const std::string& id) const {
   std::lock_guard lock(mutex_);
   return lanes_.count(id) > 0;
+}
+
+bool LaneManager::is_stream(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = lanes_.find(id);
+  return it != lanes_.end() && it->second.info.stream;
 }
 
 Json LaneManager::lanes() const {
@@ -123,15 +183,28 @@ Json LaneManager::lanes() const {
   for (const auto& [id, lane] : lanes_) {
     Json cams = Json::array();
     for (const auto& [cid, file] : lane.info.cameras) cams.push_back(cid);
-    out.push_back({{"id", id},
-                   {"port", lane.info.port},
-                   {"direction", lane.info.direction},
-                   {"cameras", cams},
-                   {"replayable", !lane.info.dir.empty()},
-                   {"vehicles", lane.info.vehicles.size()},
-                   {"running", lane.stop_flag && !*lane.stop_flag},
-                   {"speed", lane.speed},
-                   {"processed", lane.processed}});
+    const bool running = lane.stop_flag && !*lane.stop_flag;
+    Json l{{"id", id},
+           {"port", lane.info.port},
+           {"direction", lane.info.direction},
+           {"cameras", cams},
+           {"source", lane.info.stream        ? "stream"
+                      : lane.info.dir.empty() ? "submitted"
+                                              : "replay"},
+           {"replayable", !lane.info.dir.empty() && !lane.info.stream},
+           {"vehicles", lane.info.vehicles.size()},
+           {"running", running},
+           {"speed", lane.speed},
+           {"processed", lane.processed}};
+    if (lane.info.stream) {
+      l["state"] = lane.state;
+      l["error"] = lane.error.empty() ? Json(nullptr) : Json(lane.error);
+      l["segment_s"] = lane.info.segment_s;
+      l["segments"] = lane.segments;
+      l["dropped_segments"] = lane.dropped;
+      l["frames"] = lane.frames;
+    }
+    out.push_back(l);
   }
   return out;
 }
@@ -142,6 +215,10 @@ Json LaneManager::cameras(const std::string& id) const {
   if (it == lanes_.end()) return nullptr;
   Json out = Json::array();
   for (const auto& [cid, file] : it->second.info.cameras) {
+    if (it->second.info.stream) {
+      out.push_back({{"id", cid}, {"url", redact_url(file)}});
+      continue;
+    }
     out.push_back({{"id", cid},
                    {"file", file},
                    {"fps", it->second.info.fps},
@@ -160,18 +237,48 @@ Json LaneManager::recent(const std::string& id) const {
   return out;
 }
 
-bool LaneManager::start(const std::string& id, double speed, bool loop) {
+bool LaneManager::start(const std::string& id, double speed, bool loop, StreamOptions stream) {
+  std::lock_guard control(control_);
   std::thread old;
+  LaneInfo info;
   {
     std::lock_guard lock(mutex_);
     auto it = lanes_.find(id);
-    if (it == lanes_.end() || it->second.info.dir.empty() || shutdown_) return false;
+    if (it == lanes_.end() || (it->second.info.dir.empty() && !it->second.info.stream) || shutdown_)
+      return false;
     Lane& lane = it->second;
     if (lane.stop_flag) *lane.stop_flag = true;
     old = std::move(lane.replay);
+    info = lane.info;
+    if (info.stream) {
+      lane.state = "connecting";
+      lane.error.clear();
+    }
   }
   cv_.notify_all();
   if (old.joinable()) old.join();
+  if (info.stream) {
+    stream.segment_s = info.segment_s;
+    std::shared_ptr<StreamRecorder> recorder;
+    try {
+      recorder = StreamRecorder::connect(info.cameras, stream);
+    } catch (const Error& e) {
+      std::lock_guard lock(mutex_);
+      Lane& lane = lanes_.at(id);
+      lane.state = "error";
+      lane.error = e.what();
+      events_.publish("lane_error", {{"lane", id}, {"error", e.what()}});
+      throw;
+    }
+    std::lock_guard lock(mutex_);
+    if (shutdown_) return false;
+    Lane& lane = lanes_.at(id);
+    lane.stop_flag = std::make_shared<std::atomic<bool>>(false);
+    lane.state = "running";
+    lane.speed = 1;
+    lane.replay = std::thread(&LaneManager::record, this, id, info, recorder, lane.stop_flag);
+    return true;
+  }
   std::lock_guard lock(mutex_);
   Lane& lane = lanes_.at(id);
   lane.stop_flag = std::make_shared<std::atomic<bool>>(false);
@@ -182,6 +289,7 @@ bool LaneManager::start(const std::string& id, double speed, bool loop) {
 }
 
 bool LaneManager::stop(const std::string& id) {
+  std::lock_guard control(control_);
   std::thread t;
   {
     std::lock_guard lock(mutex_);
@@ -199,6 +307,58 @@ bool LaneManager::sleep_or_stop(const std::atomic<bool>& stop, std::chrono::mill
   std::unique_lock lock(mutex_);
   cv_.wait_for(lock, d, [&] { return stop.load() || shutdown_; });
   return stop.load() || shutdown_;
+}
+
+void LaneManager::record(std::string id, LaneInfo info, std::shared_ptr<StreamRecorder> recorder,
+                         std::shared_ptr<std::atomic<bool>> stop) {
+  events_.publish("lane_started", {{"lane", id}, {"source", "stream"}, {"fps", recorder->fps()}});
+  std::int64_t n = 0;
+  std::string error;
+  try {
+    error = recorder->run(options_.spool / id, *stop, [&](StreamSegment seg) {
+      capture::VehiclePass pass;
+      char vid[32];
+      std::snprintf(vid, sizeof vid, "live%06lld", static_cast<long long>(++n));
+      pass.vehicle = vid;
+      pass.lane = id;
+      pass.port = info.port;
+      pass.direction = info.direction;
+      pass.time =
+          store::format_time(std::chrono::time_point_cast<std::chrono::milliseconds>(seg.start));
+      for (const auto& [cid, file] : seg.files) pass.cameras.push_back({cid, file});
+      const auto frames = seg.frames * static_cast<std::int64_t>(seg.files.size());
+      // A live stream cannot wait: a full queue drops the segment (counted, reported).
+      const bool queued = submit(pass, frames, seg.folder) >= 0;
+      if (!queued) {
+        std::error_code ec;
+        std::filesystem::remove_all(seg.folder, ec);
+        events_.publish(
+            "lane_error",
+            {{"lane", id}, {"vehicle", pass.vehicle}, {"error", "queue full: dropped"}});
+      }
+      std::lock_guard lock(mutex_);
+      Lane& lane = lanes_[id];
+      ++(queued ? lane.segments : lane.dropped);
+      lane.frames = recorder->frames();
+    });
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const auto frames = recorder->frames();
+  recorder.reset();  // streams closed
+  {
+    std::lock_guard lock(mutex_);
+    Lane& lane = lanes_[id];
+    lane.frames = frames;
+    lane.state = error.empty() ? "stopped" : "error";
+    lane.error = error;
+  }
+  *stop = true;
+  if (!error.empty()) {
+    metrics_.processing_error();
+    events_.publish("lane_error", {{"lane", id}, {"error", error}});
+  }
+  events_.publish("lane_stopped", {{"lane", id}});
 }
 
 void LaneManager::replay(std::string id, LaneInfo info, double speed, bool loop,
@@ -328,7 +488,13 @@ void LaneManager::run(Job job) {
     const double latency = result.contains("latency_ms") && result["latency_ms"].is_number()
                                ? result["latency_ms"].get<double>() / 1000.0
                                : wall;
-    metrics_.vehicle(result.value("frames", job.frames), captured, not_captured, latency, outcomes);
+    // The pipeline reports frames per camera; the metric counts frames of all cameras.
+    const std::int64_t frames =
+        result.contains("frames") && result["frames"].is_number_integer()
+            ? result["frames"].get<std::int64_t>() *
+                  std::max<std::int64_t>(1, static_cast<std::int64_t>(pass.cameras.size()))
+            : job.frames;
+    metrics_.vehicle(frames, captured, not_captured, latency, outcomes);
     done["result"] = result;
     done["record"] = nullptr;
     if (result.contains("crossing_id") && result["crossing_id"].is_number_integer()) {

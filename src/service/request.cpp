@@ -5,7 +5,11 @@
 #include <cctype>
 #include <charconv>
 #include <climits>
+#include <cstdio>
+#include <set>
 
+#include "core/error.hpp"
+#include "service/stream_lane.hpp"
 #include "store/clock.hpp"
 
 namespace laneface::service {
@@ -142,6 +146,71 @@ capture::VehiclePass parse_vehicle_event(const Json& body) {
     }
   }
   return p;
+}
+
+StreamLaneRequest parse_stream_lane(const Json& body) {
+  StreamLaneRequest r;
+  auto name_ok = [](const std::string& v) {
+    for (const char c : v) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+    }
+    return true;
+  };
+  r.lane = text(body, "lane", 64);
+  if (!name_ok(r.lane)) bad("field 'lane': only letters, digits, '_' and '-' are allowed");
+  r.port = text(body, "port", 64, false);
+  if (r.port.empty()) r.port = "DEMO";
+  r.direction = text(body, "direction", 16, false);
+  if (r.direction.empty()) r.direction = "entry";
+  if (!store::parse_enum<store::Direction>(r.direction))
+    bad("field 'direction' must be entry or exit");
+  if (const auto it = body.find("segment_s"); it != body.end() && !it->is_null()) {
+    if (!it->is_number()) bad("field 'segment_s' must be a number");
+    r.segment_s = it->get<double>();
+    if (!(r.segment_s >= 0.2 && r.segment_s <= 600)) bad("field 'segment_s' must be 0.2..600");
+  }
+  const auto cams = body.find("cameras");
+  if (cams == body.end() || !cams->is_array() || cams->empty())
+    bad("field 'cameras' must be a non-empty array of {\"id\", \"url\"}");
+  if (cams->size() > kMaxStreamCameras)
+    bad("field 'cameras': at most " + std::to_string(kMaxStreamCameras) + " cameras");
+  std::set<std::string> ids;
+  for (const auto& c : *cams) {
+    if (!c.is_object()) bad("field 'cameras': each camera must be an object {\"id\", \"url\"}");
+    const auto id = text(c, "id", 64);
+    if (!name_ok(id)) bad("camera id '" + id + "': only letters, digits, '_' and '-' are allowed");
+    if (!ids.insert(id).second) bad("camera id '" + id + "' is given twice");
+    const auto url = text(c, "url", 2048);
+    try {
+      check_stream_url(id, url);
+    } catch (const core::Error& e) {
+      bad(e.what());
+    }
+    r.cameras.emplace_back(id, url);
+  }
+  return r;
+}
+
+LaneStartRequest parse_lane_start(const Json& body) {
+  LaneStartRequest r;
+  auto number = [&](const char* name, double lo, double hi, double& out) {
+    const auto it = body.find(name);
+    if (it == body.end() || it->is_null()) return;
+    if (!it->is_number()) bad(std::string("field '") + name + "' must be a number");
+    out = it->get<double>();
+    if (!(out >= lo && out <= hi)) {
+      char msg[96];
+      std::snprintf(msg, sizeof msg, "field '%s' must be %g..%g", name, lo, hi);
+      bad(msg);
+    }
+  };
+  number("speed", 0.01, 1000, r.speed);
+  number("connect_timeout_s", 0.2, 30, r.connect_timeout_s);
+  if (const auto it = body.find("loop"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean()) bad("field 'loop' must be true or false");
+    r.loop = it->get<bool>();
+  }
+  return r;
 }
 
 std::vector<unsigned char> parse_image_field(const Json& body, const std::string& field_name,

@@ -57,6 +57,24 @@ DecisionRequest parse_decision(const nlohmann::json& body);
 // sources are not taken from the body: they come from uploaded files.
 capture::VehiclePass parse_vehicle_event(const nlohmann::json& body);
 
+// A live lane whose cameras are stream URLs: {"lane", "port"?, "direction"?, "segment_s"?
+// (0.2..600, default 10), "cameras": [{"id", "url"}] (1..8)}. URLs are checked for their form
+// here (scheme rtsp/rtsps/http/https, a host); reaching them is checked at start.
+struct StreamLaneRequest {
+  std::string lane, port, direction;
+  double segment_s = 10;
+  std::vector<std::pair<std::string, std::string>> cameras;  // id, URL
+};
+StreamLaneRequest parse_stream_lane(const nlohmann::json& body);
+
+// {"speed"?, "loop"?, "connect_timeout_s"?} of POST /api/lanes/{lane}/start.
+struct LaneStartRequest {
+  double speed = 1;
+  bool loop = false;
+  double connect_timeout_s = 5;  // stream lanes: 0.2..30 per camera
+};
+LaneStartRequest parse_lane_start(const nlohmann::json& body);
+
 // A document to enrol plus its portrait (base64 in "portrait").
 struct EnrolRequest {
   store::Document document;

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "ledger/ledger.hpp"
 #include "service/request.hpp"
+#include "service/stream_lane.hpp"
 #include "store/clock.hpp"
 
 namespace laneface::service {
@@ -99,6 +100,12 @@ std::string safe_name(const std::string& s) {
 
 }  // namespace
 
+static LaneOptions lane_options(const ServiceConfig& c) {
+  LaneOptions o;
+  if (!c.upload_dir.empty()) o.spool = c.upload_dir / "streams";
+  return o;
+}
+
 struct Service::Impl {
   using Handler = std::function<void(const Request&, Response&, const Principal&)>;
   struct Route {
@@ -128,7 +135,7 @@ struct Service::Impl {
         events(),
         metrics(clk),
         auth(s, clk, config.auth),
-        lanes(std::move(p), s, events, metrics, clk) {
+        lanes(std::move(p), s, events, metrics, clk, lane_options(config)) {
     define_routes();
   }
 
@@ -221,20 +228,57 @@ struct Service::Impl {
           if (recent.is_null()) throw RequestError(404, "no lane " + req.matches[1].str());
           send_json(res, 200, {{"lane", req.matches[1].str()}, {"vehicles", recent}});
         });
+    add("POST", "/api/lanes", "/api/lanes", kManagers,
+        "Add (or, when stopped, replace) a live lane whose cameras are stream URLs {lane, port, "
+        "direction, segment_s, cameras: [{id, url}]} (rtsp, rtsps, http, https)",
+        "lanes", [this](const Request& req, Response& res, const Principal& p) {
+          const auto r = parse_stream_lane(parse_json_body(req.body, 64 * 1024));
+          LaneInfo info;
+          info.id = r.lane;
+          info.port = r.port;
+          info.direction = r.direction;
+          info.cameras = r.cameras;
+          info.segment_s = r.segment_s;
+          info.stream = true;
+          try {
+            lanes.add_stream_lane(info);
+          } catch (const Error& e) {
+            throw RequestError(e.kind() == ErrorKind::kConfig ? 409 : 400, e.what());
+          }
+          Json cams = Json::array();
+          for (const auto& [cid, url] : r.cameras) cams.push_back(cid);
+          store.record_event(
+              {p.name, "lane_add", "lane:" + r.lane, {{"cameras", cams}, {"source", "stream"}}});
+          send_json(res, 201, {{"lane", r.lane}, {"cameras", lanes.cameras(r.lane)}});
+        });
     add("POST", "/api/lanes/{lane}/start", R"(/api/lanes/([A-Za-z0-9_-]+)/start)", kManagers,
-        "Start processing a lane's source (replay of a lane directory) {speed, loop}", "lanes",
-        [this](const Request& req, Response& res, const Principal& p) {
-          const Json body =
-              req.body.empty() ? Json::object() : parse_json_body(req.body, config.max_json_bytes);
-          const auto speed = body.value("speed", 1.0);
-          if (!(speed > 0.01 && speed <= 1000)) throw RequestError(400, "speed must be 0.01..1000");
-          const bool loop = body.value("loop", false);
+        "Start processing a lane's source: replay of a lane directory {speed, loop}, or connect "
+        "to a stream lane's cameras {connect_timeout_s} (422 naming the camera when one cannot "
+        "be reached in time)",
+        "lanes", [this](const Request& req, Response& res, const Principal& p) {
+          const auto r = parse_lane_start(
+              req.body.empty() ? Json::object() : parse_json_body(req.body, config.max_json_bytes));
           const std::string lane = req.matches[1];
           if (!lanes.has_lane(lane)) throw RequestError(404, "no lane " + lane);
-          if (!lanes.start(lane, speed, loop))
-            throw RequestError(409, "lane " + lane + " has no source to replay");
-          store.record_event({p.name, "lane_start", "lane:" + lane, {{"speed", speed}}});
-          send_json(res, 200, {{"lane", lane}, {"running", true}});
+          StreamOptions so;
+          so.connect_timeout =
+              std::chrono::milliseconds(static_cast<std::int64_t>(r.connect_timeout_s * 1000));
+          so.read_timeout = std::max(so.connect_timeout, std::chrono::milliseconds(2000));
+          const bool stream = lanes.is_stream(lane);
+          try {
+            if (!lanes.start(lane, r.speed, r.loop, so))
+              throw RequestError(409, "lane " + lane + " has no source to replay or record");
+          } catch (const Error& e) {
+            store.record_event(
+                {p.name, "lane_start_failed", "lane:" + lane, {{"error", e.what()}}});
+            throw RequestError(422, e.what());
+          }
+          store.record_event({p.name,
+                              "lane_start",
+                              "lane:" + lane,
+                              {{"speed", r.speed}, {"source", stream ? "stream" : "replay"}}});
+          send_json(res, 200,
+                    {{"lane", lane}, {"running", true}, {"source", stream ? "stream" : "replay"}});
         });
     add("POST", "/api/lanes/{lane}/stop", R"(/api/lanes/([A-Za-z0-9_-]+)/stop)", kManagers,
         "Stop processing a lane's source", "lanes",
@@ -573,6 +617,9 @@ struct Service::Impl {
     s.new_task_queue = [threads] {
       return new httplib::ThreadPool(static_cast<std::size_t>(threads));
     };
+    // Without TCP_NODELAY a response written in two parts (headers, body) waits for the
+    // client's delayed ACK: about 40 ms added to every request on a keep-alive connection.
+    s.set_tcp_nodelay(true);
     s.set_payload_max_length(config.max_body_bytes);
     s.set_read_timeout(config.read_timeout);
     s.set_write_timeout(config.write_timeout);

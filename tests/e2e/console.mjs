@@ -77,6 +77,9 @@ try {
   assert.match(text1, /matched/);
   assert.match(text1, /Ana Example/);
   assert.match(text1, /quality passed/);
+  // The occupant card names the seat (falling back to the row when the pipeline gives none).
+  const seat1 = await v1.locator(".occ h4.seat").first().innerText();
+  assert.match(seat1, /^driver · row 1$/i, `seat heading: ${seat1}`);
   const v2 = await page.locator('article.vehicle[data-vehicle="v0002"]').innerText();
   assert.match(v2, /NOT MATCHED|NOT CAPTURED/, "alert for the occupant without a match");
   await page.waitForFunction(() => [...document.querySelectorAll("img.thumb")].some((i) => i.complete && i.naturalWidth > 0));

@@ -33,6 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     expect_request_error_only([&] { parse_vehicle_event(json); });
     expect_request_error_only([&] { parse_enrol(json, 1 << 16); });
     expect_request_error_only([&] { parse_image_field(json, "image", 1 << 16); });
+    expect_request_error_only([&] { parse_stream_lane(json); });
+    expect_request_error_only([&] { parse_lane_start(json); });
   });
   // The same bytes as query parameters: name=value pairs split on '&'.
   Params params;

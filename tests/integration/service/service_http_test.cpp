@@ -10,10 +10,13 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <opencv2/videoio.hpp>
 #include <regex>
 #include <set>
 #include <thread>
 
+#include "core/error.hpp"
+#include "rtsp_test_server.hpp"
 #include "service/server.hpp"
 #include "service/stand_in_processor.hpp"
 #include "store/clock.hpp"
@@ -69,7 +72,29 @@ class ServiceHttp : public ::testing::Test {
     b.enrol = [](const store::Document& d, auto, const std::string&) {
       return Json{{"number", d.number}};
     };
-    service_ = std::make_unique<Service>(c, *store_, clock_, make_stand_in_processor(*store_), b);
+    // The stand-in processor; passes of live lanes ("LIVE...") also have their camera files
+    // read, so the stream tests see what the recorder wrote.
+    auto stand_in = make_stand_in_processor(*store_);
+    auto seen = seen_;
+    Processor processor = [stand_in, seen](const capture::VehiclePass& p,
+                                           const capture::Observer& o) {
+      if (p.lane.rfind("LIVE", 0) == 0) {
+        for (const auto& cam : p.cameras) {
+          cv::VideoCapture cap(cam.source);
+          cv::Mat img;
+          int frames = 0;
+          while (cap.read(img)) {
+            ++frames;
+            std::lock_guard lock(seen->mutex);
+            seen->size = img.size();
+          }
+          std::lock_guard lock(seen->mutex);
+          seen->frames.push_back(frames);
+        }
+      }
+      return stand_in(p, o);
+    };
+    service_ = std::make_unique<Service>(c, *store_, clock_, processor, b);
     for (const auto& [role, name] : kUsers)
       service_->auth().add_user(name, role, kPassword, "test");
     port_ = service_->start();
@@ -115,6 +140,12 @@ class ServiceHttp : public ::testing::Test {
     ASSERT_EQ(r->status, 202) << r->body;
   }
 
+  struct Seen {
+    std::mutex mutex;
+    std::vector<int> frames;  // per camera file of live passes
+    cv::Size size;
+  };
+  std::shared_ptr<Seen> seen_ = std::make_shared<Seen>();
   std::filesystem::path dir_;
   std::shared_ptr<store::FakeClock> clock_;
   std::unique_ptr<store::Store> store_;
@@ -424,6 +455,181 @@ TEST_F(ServiceHttp, MultipartSubmissionStoresCameraFilesForTheProcessor) {
   std::size_t left = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir_ / "uploads")) left += e.exists();
   EXPECT_EQ(left, 0u);
+}
+
+namespace {
+
+Json lane_of(const Json& listing, const std::string& id) {
+  for (const auto& l : listing["lanes"])
+    if (l["id"] == id) return l;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_F(ServiceHttp, StreamLanesRefuseBadUrlsWith400NamingThem) {
+  const auto admin = tokens_[UserRole::kAdmin];
+  auto add = [&](const Json& body) {
+    auto r = request("POST", "/api/lanes", admin, body.dump());
+    EXPECT_TRUE(r);
+    return std::make_pair(r->status, Json::parse(r->body).value("error", ""));
+  };
+  auto lane = [](const std::string& url) {
+    return Json{{"lane", "LIVE9"}, {"cameras", {{{"id", "windshield"}, {"url", url}}}}};
+  };
+  for (const std::string url :
+       {"ftp://127.0.0.1/x", "rtsp://", "rtsp:///x", "rtsp://host:0/x", "rtsp://host:99999/x",
+        "rtsp://host/a b", "127.0.0.1:554/x", "rtsp://[::1/x"}) {
+    const auto [status, error] = add(lane(url));
+    EXPECT_EQ(status, 400) << url;
+    EXPECT_NE(error.find("camera windshield: URL"), std::string::npos) << url << ": " << error;
+  }
+  EXPECT_EQ(add(Json{{"lane", "LIVE9"}, {"cameras", Json::array()}}).first, 400);
+  EXPECT_EQ(add(Json{{"lane", "LIVE9"}}).second,
+            "field 'cameras' must be a non-empty array of {\"id\", \"url\"}");
+  EXPECT_EQ(
+      add(Json{{"lane", "LIVE 9"}, {"cameras", {{{"id", "a"}, {"url", "rtsp://h/x"}}}}}).first,
+      400);
+  Json seg = lane("rtsp://h/x");
+  seg["segment_s"] = 0;
+  EXPECT_EQ(add(seg).second, "field 'segment_s' must be 0.2..600");
+  Json twice = lane("rtsp://h/x");
+  twice["cameras"].push_back({{"id", "windshield"}, {"url", "rtsp://h/y"}});
+  EXPECT_EQ(add(twice).second, "camera id 'windshield' is given twice");
+  // Credentials in a URL never come back out of the API.
+  auto [status, error] = add(lane("rtsp://user:secret@127.0.0.1:1/x"));
+  EXPECT_EQ(status, 201);
+  auto r = request("GET", "/api/lanes/LIVE9/cameras", admin);
+  EXPECT_EQ(Json::parse(r->body)["cameras"][0]["url"], "rtsp://***@127.0.0.1:1/x");
+  EXPECT_EQ(r->body.find("secret"), std::string::npos);
+  EXPECT_EQ(
+      request("POST", "/api/lanes", tokens_[UserRole::kOfficer], lane("rtsp://h/x").dump())->status,
+      403);
+  // A lane.json may name URLs instead of files; mixing both is refused, naming the file.
+  const auto dir = dir_ / "stream-lane";
+  std::filesystem::create_directories(dir);
+  Json lane_json{{"format", "laneface-lane/1"},
+                 {"lane", "LIVE8"},
+                 {"segment_s", 2},
+                 {"cameras", {{{"id", "windshield"}, {"url", "rtsp://127.0.0.1:1/x"}}}}};
+  std::ofstream(dir / "lane.json") << lane_json.dump();
+  EXPECT_EQ(service_->lanes().add_lane_dir(dir), "LIVE8");
+  EXPECT_TRUE(service_->lanes().is_stream("LIVE8"));
+  const Json listed = lane_of(Json::parse(request("GET", "/api/lanes", admin)->body), "LIVE8");
+  EXPECT_EQ(listed["source"], "stream");
+  EXPECT_EQ(listed["segment_s"], 2.0);
+  EXPECT_EQ(listed["replayable"], false);
+  lane_json["cameras"].push_back({{"id", "side"}, {"file", "side.avi"}});
+  std::ofstream(dir / "lane.json") << lane_json.dump();
+  try {
+    read_lane_dir(dir);
+    ADD_FAILURE() << "a lane mixing files and URLs was read";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cameras mix files and stream URLs"), std::string::npos)
+        << e.what();
+  }
+  // A start body with the wrong types.
+  r = request("POST", "/api/lanes/LIVE9/start", admin, R"({"connect_timeout_s": 100})");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(Json::parse(r->body)["error"], "field 'connect_timeout_s' must be 0.2..30");
+}
+
+TEST_F(ServiceHttp, UnreachableOrSilentCamerasGive422WithinTheTimeout) {
+  const auto admin = tokens_[UserRole::kAdmin];
+  laneface::testing::RtspTestServer silent(laneface::testing::RtspTestServer::Mode::kSilent);
+  const std::string refused =
+      "rtsp://127.0.0.1:" + std::to_string(laneface::testing::closed_port()) + "/x";
+  for (const auto& url : {refused, silent.url()}) {
+    auto r = request("POST", "/api/lanes", admin,
+                     Json{{"lane", "LIVE2"}, {"cameras", {{{"id", "cam1"}, {"url", url}}}}}.dump());
+    ASSERT_EQ(r->status, 201) << r->body;
+    const auto t0 = std::chrono::steady_clock::now();
+    r = request("POST", "/api/lanes/LIVE2/start", admin, R"({"connect_timeout_s": 1})");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 422) << url << ": " << r->body;
+    const std::string error = Json::parse(r->body)["error"];
+    EXPECT_NE(error.find("camera cam1: " + url), std::string::npos) << error;
+    // Bounded: connect timeout (1 s) + read timeout (2 s) + 1 s of slack at most, and
+    // well under the client's 20 s.
+    EXPECT_LT(s, 5.0) << url;
+    const Json l = lane_of(Json::parse(request("GET", "/api/lanes", admin)->body), "LIVE2");
+    EXPECT_EQ(l["state"], "error");
+    EXPECT_EQ(l["running"], false);
+    EXPECT_EQ(l["error"], error);
+  }
+  EXPECT_GE(silent.sessions(), 1);
+}
+
+TEST_F(ServiceHttp, RtspLaneRecordsSegmentsForThePipelineAndStopReallyStops) {
+  const auto admin = tokens_[UserRole::kAdmin];
+  laneface::testing::RtspTestServer camera(laneface::testing::RtspTestServer::Mode::kStream, 320,
+                                           240, 25);
+  auto r = request("POST", "/api/lanes", admin,
+                   Json{{"lane", "LIVE1"},
+                        {"port", "DEMO"},
+                        {"direction", "exit"},
+                        {"segment_s", 0.4},
+                        {"cameras", {{{"id", "windshield"}, {"url", camera.url()}}}}}
+                       .dump());
+  ASSERT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(request("POST", "/api/lanes/LIVE1/start", tokens_[UserRole::kOfficer], "{}")->status,
+            403);
+  r = request("POST", "/api/lanes/LIVE1/start", admin, R"({"connect_timeout_s": 5})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Json::parse(r->body)["source"], "stream");
+  EXPECT_TRUE(camera.connected());
+  Json l;
+  for (int i = 0; i < 200; ++i) {
+    l = lane_of(Json::parse(request("GET", "/api/lanes", admin)->body), "LIVE1");
+    if (l["processed"].get<int>() >= 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(l["source"], "stream");
+  EXPECT_EQ(l["state"], "running");
+  EXPECT_EQ(l["running"], true);
+  EXPECT_GE(l["processed"].get<int>(), 3) << l.dump();
+  r = request("POST", "/api/lanes/LIVE1/stop", admin, "{}");
+  ASSERT_EQ(r->status, 200);
+  // Stopped means disconnected: the camera sees the connection end within 2 s.
+  for (int i = 0; i < 40 && camera.connected(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(camera.connected());
+  ASSERT_TRUE(service_->lanes().wait_idle(std::chrono::seconds(10)));
+  l = lane_of(Json::parse(request("GET", "/api/lanes", admin)->body), "LIVE1");
+  EXPECT_EQ(l["state"], "stopped");
+  EXPECT_EQ(l["running"], false);
+  EXPECT_TRUE(l["error"].is_null());
+  const auto processed = l["processed"].get<int>();
+  const auto sent = camera.frames_sent();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(camera.frames_sent(), sent);  // nothing streams after stop
+  EXPECT_EQ(service_->lanes().processed(), static_cast<std::int64_t>(processed));
+  // Each full segment holds 0.4 s x 25 fps = 10 frames of the camera's 320x240 video (the
+  // last one, cut by stop, at least 1 s of frames or none); all were recorded as crossings.
+  {
+    std::lock_guard lock(seen_->mutex);
+    ASSERT_GE(seen_->frames.size(), 3u);
+    for (std::size_t i = 0; i + 1 < seen_->frames.size(); ++i) EXPECT_EQ(seen_->frames[i], 10);
+    EXPECT_EQ(seen_->size, cv::Size(320, 240));
+  }
+  r = request("GET", "/api/crossings?lane=LIVE1&direction=exit", tokens_[UserRole::kOfficer]);
+  EXPECT_EQ(Json::parse(r->body)["total"], processed);
+  // The spool holds no segment files once processed.
+  std::size_t left = 0;
+  if (std::filesystem::exists(dir_ / "uploads" / "streams" / "LIVE1"))
+    for ([[maybe_unused]] const auto& e :
+         std::filesystem::directory_iterator(dir_ / "uploads" / "streams" / "LIVE1"))
+      ++left;
+  EXPECT_EQ(left, 0u);
+  // A running stream lane cannot be replaced; a stopped one can; start again reconnects.
+  r = request("POST", "/api/lanes/LIVE1/start", admin, "{}");
+  ASSERT_EQ(r->status, 200) << r->body;
+  r = request("POST", "/api/lanes", admin,
+              Json{{"lane", "LIVE1"}, {"cameras", {{{"id", "w"}, {"url", camera.url()}}}}}.dump());
+  EXPECT_EQ(r->status, 409) << r->body;
+  EXPECT_EQ(request("POST", "/api/lanes/LIVE1/stop", admin, "{}")->status, 200);
+  EXPECT_GE(camera.sessions(), 2);
 }
 
 }  // namespace
