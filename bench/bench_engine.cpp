@@ -263,15 +263,8 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   cv::setNumThreads(1);
 
-  std::unique_ptr<Fixture> fixture;
-  try {
-    fixture = load_fixture();
-  } catch (const lc::Error& e) {
-    std::cerr << kProgram << ": skipped, not failed: " << e.what()
-              << "\n  (models and demo photos come from scripts/setup)\n";
-    std::cout << nlohmann::json{{"summary", kProgram}, {"skipped", e.what()}}.dump() << std::endl;
-    return 0;
-  }
+  const auto fixture = laneface::bench::load_or_skip(kProgram, load_fixture);
+  if (!fixture) return 0;
   g_fixture = fixture.get();
   benchmark::AddCustomContext("laneface.min_face", std::to_string(kMinFace));
   benchmark::AddCustomContext("laneface.opencv_threads", "1");

@@ -7,12 +7,16 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/error.hpp"
 
 namespace laneface::bench {
 
@@ -108,6 +112,21 @@ inline std::unique_ptr<benchmark::BenchmarkReporter> make_display_reporter(
   return std::make_unique<benchmark::ConsoleReporter>(
       isatty(fileno(stdout)) ? benchmark::ConsoleReporter::OO_ColorTabular
                              : benchmark::ConsoleReporter::OO_Tabular);
+}
+
+// The fixture of a benchmark program, or nullptr after reporting a skip: without models or
+// demo photos (before scripts/setup) a benchmark is skipped, not failed, and says so on stderr
+// and as one JSON line on stdout.
+template <class Load>
+auto load_or_skip(const char* program, Load load) -> decltype(load()) {
+  try {
+    return load();
+  } catch (const core::Error& e) {
+    std::cerr << program << ": skipped, not failed: " << e.what()
+              << "\n  (models and demo photos come from scripts/setup)\n";
+    std::cout << nlohmann::json{{"summary", program}, {"skipped", e.what()}}.dump() << std::endl;
+    return nullptr;
+  }
 }
 
 }  // namespace laneface::bench
