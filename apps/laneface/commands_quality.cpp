@@ -176,6 +176,10 @@ void register_quality_commands(CLI::App& app, Globals& globals, int& exit_code) 
   edc->add_option("--cache", *cache,
                   "reuse (or write) per-image measures and templates in this file; it holds "
                   "biometric templates: keep it with the data, never in the repository");
+  auto head_out = std::make_shared<std::string>();
+  edc->add_option("--head-out", *head_out,
+                  "with a fit: write the learned measure TemplateQualityHead, refitted on the "
+                  "calibration half, to this JSON file (as config/quality_head.json)");
   edc->callback([=, &globals, &exit_code] {
     eval::EdcOptions o;
     if (!data->empty()) {
@@ -189,6 +193,7 @@ void register_quality_commands(CLI::App& app, Globals& globals, int& exit_code) 
     o.plot = *plot;
     o.cache = *cache;
     o.fit = *fit;
+    o.head_out = *head_out;
     o.threads = globals.threads;
     vision::EngineOptions eo;
     eo.manifest = globals.manifest;

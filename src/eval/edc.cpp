@@ -1,6 +1,7 @@
 #include "eval/edc.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "core/image_io.hpp"
 #include "core/parallel.hpp"
 #include "eval/verification.hpp"
+#include "quality/template_head.hpp"
 
 namespace laneface::eval {
 namespace {
@@ -212,12 +214,30 @@ void save_cache(const EdcOptions& o, const vision::FaceEngine& engine, const Ana
     throw core::Error(core::ErrorKind::kIo, o.cache.string() + ": cannot write the EDC cache");
 }
 
+constexpr const char* kHeadName = "TemplateQualityHead";
+constexpr const char* kNormName = "TemplateNorm";
+
+// Whether the learned measure's input is the template the EDC compares (the same recognizer,
+// with mirroring): then its values follow from the templates, need not come from the cache,
+// and it can be refitted.
+bool head_reads_templates(const vision::FaceEngine& engine, const quality::Assessor& assessor) {
+  return engine.options().embed.mirror &&
+         engine.recognizer().model_id() ==
+             engine.manifest().model(quality::kQualityRecognizer).id &&
+         std::any_of(assessor.config().measures.begin(), assessor.config().measures.end(),
+                     [](const auto& m) { return m.name == kNormName; });
+}
+
 Analysis analyse(const vision::FaceEngine& engine, const quality::Assessor& assessor,
                  const EdcOptions& o, const core::CsvTable& table) {
   const auto col_image = table.column("image"), col_id = table.column("identity");
-  std::vector<std::string> names;
-  for (const auto& m : assessor.config().measures) names.push_back(m.name);
-  if (auto cached = load_cache(o, engine, names, table.rows.size())) return std::move(*cached);
+  std::vector<std::string> names, wanted;
+  for (const auto& m : assessor.config().measures) {
+    names.push_back(m.name);
+    // A learned measure's values depend on its model file: from the templates, not the cache.
+    if (m.name != kHeadName || !head_reads_templates(engine, assessor)) wanted.push_back(m.name);
+  }
+  if (auto cached = load_cache(o, engine, wanted, table.rows.size())) return std::move(*cached);
   Analysis a;
   a.measure_names = names;
   a.images.resize(table.rows.size());
@@ -634,40 +654,253 @@ Comparisons genuine_subset(const Comparisons& cmp, const std::function<bool(std:
 
 constexpr int kFolds = 5;
 
-// k-fold cross-validation over the calibration identities (fold = rank of the identity among
-// them mod kFolds): each method is fitted on the other folds and scored by the EDC objective
-// on the held-out fold's mated comparisons (all at the calibration threshold); returns the
-// mean over folds per method.
-std::vector<double> cross_validate(const std::vector<ImageRecord>& images,
-                                   const std::vector<std::size_t>& members, const Comparisons& cmp,
-                                   double threshold,
-                                   const std::vector<quality::Mapping>& configured,
-                                   const std::vector<bool>& allowed,
-                                   const std::vector<FitMethod>& methods, int threads) {
+// Fold of each image of `members`: the rank of its identity among theirs, mod kFolds.
+std::map<std::size_t, int> identity_folds(const std::vector<ImageRecord>& images,
+                                          const std::vector<std::size_t>& members) {
   std::set<int> ids;
   for (const std::size_t i : members) ids.insert(images[i].identity);
   std::map<int, int> fold;
   int rank = 0;
   for (const int id : ids) fold[id] = rank++ % kFolds;
-  auto fold_of = [&](std::size_t i) { return fold.at(images[i].identity); };
-  std::vector<double> score(methods.size() * kFolds, 0.0);
-  core::parallel_for(methods.size() * kFolds, threads, [&](std::size_t job) {
-    const auto& method = methods[job / kFolds];
+  std::map<std::size_t, int> out;
+  for (const std::size_t i : members) out[i] = fold.at(images[i].identity);
+  return out;
+}
+
+// ---- the learned measure TemplateQualityHead ----
+// Ridge regression of each image's mean mated score (weighted by its number of mated
+// comparisons) on its template (the matcher's: fr_feature with mirroring, as the measure
+// reads it) and, with use_norm, the raw embedding's norm (TemplateNorm's raw value). Features
+// are standardised; the ridge is lambda x the mean number of comparisons per image on each
+// standardised coefficient; the stored weights are on the raw features.
+struct HeadSettings {
+  double lambda = 100;
+  bool use_norm = false;
+  std::string name() const {
+    return cv::format("lambda %g, %s", lambda, use_norm ? "template + norm" : "template only");
+  }
+};
+
+std::vector<HeadSettings> head_settings() {
+  std::vector<HeadSettings> out;
+  for (const bool use_norm : {false, true}) {
+    for (const double lambda : {1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0})
+      out.push_back({lambda, use_norm});
+  }
+  return out;
+}
+
+bool head_input(const ImageRecord& r, std::size_t norm_col, bool use_norm) {
+  return r.ok && !r.tmpl.values.empty() &&
+         (!use_norm || (norm_col < r.values.size() && std::isfinite(r.values[norm_col])));
+}
+
+quality::TemplateHead fit_head(const std::vector<ImageRecord>& images,
+                               const std::vector<std::size_t>& members, const Comparisons& cmp,
+                               std::size_t norm_col, const HeadSettings& s) {
+  const auto obs = outcomes(cmp, 0.0);
+  std::vector<std::size_t> rows;
+  for (const std::size_t i : members) {
+    if (obs.count(i) && head_input(images[i], norm_col, s.use_norm)) rows.push_back(i);
+  }
+  if (rows.size() < 10)
+    throw core::Error(core::ErrorKind::kInvalidInput,
+                      "edc: too few images with mated comparisons to fit TemplateQualityHead");
+  const int d = int(images[rows[0]].tmpl.values.size());
+  const int p = d + (s.use_norm ? 1 : 0);
+  const int n = int(rows.size());
+  cv::Mat x(n, p, CV_64F), y(n, 1, CV_64F), c(n, 1, CV_64F);
+  for (int r = 0; r < n; ++r) {
+    const auto& rec = images[rows[std::size_t(r)]];
+    const auto& o = obs.at(rows[std::size_t(r)]);
+    for (int k = 0; k < d; ++k) x.at<double>(r, k) = rec.tmpl.values[std::size_t(k)];
+    if (s.use_norm) x.at<double>(r, d) = rec.values[norm_col];
+    y.at<double>(r) = o.score_sum / o.comparisons;
+    c.at<double>(r) = o.comparisons;
+  }
+  const double c_sum = cv::sum(c)[0];
+  std::vector<double> mean(std::size_t(p), 0.0), sd(std::size_t(p), 0.0);
+  double y_mean = 0;
+  for (int r = 0; r < n; ++r) y_mean += c.at<double>(r) * y.at<double>(r) / c_sum;
+  for (int k = 0; k < p; ++k) {
+    double m = 0, v = 0;
+    for (int r = 0; r < n; ++r) m += c.at<double>(r) * x.at<double>(r, k) / c_sum;
+    for (int r = 0; r < n; ++r) v += c.at<double>(r) * std::pow(x.at<double>(r, k) - m, 2) / c_sum;
+    mean[std::size_t(k)] = m;
+    sd[std::size_t(k)] = v > 0 ? std::sqrt(v) : 1.0;
+  }
+  for (int r = 0; r < n; ++r) {
+    const double w = std::sqrt(c.at<double>(r));
+    for (int k = 0; k < p; ++k)
+      x.at<double>(r, k) = w * (x.at<double>(r, k) - mean[std::size_t(k)]) / sd[std::size_t(k)];
+    y.at<double>(r) = w * (y.at<double>(r) - y_mean);
+  }
+  cv::Mat a;
+  cv::mulTransposed(x, a, true);
+  a += cv::Mat::eye(p, p, CV_64F) * (s.lambda * c_sum / n);
+  cv::Mat beta;
+  cv::solve(a, x.t() * y, beta, cv::DECOMP_CHOLESKY);
+  quality::TemplateHead h;
+  h.weights.assign(std::size_t(d), 0.0);
+  h.bias = y_mean;
+  for (int k = 0; k < p; ++k) {
+    const double w = beta.at<double>(k) / sd[std::size_t(k)];
+    h.bias -= w * mean[std::size_t(k)];
+    if (k < d)
+      h.weights[std::size_t(k)] = w;
+    else
+      h.norm_weight = w;
+  }
+  return h;
+}
+
+double head_predict(const quality::TemplateHead& h, const ImageRecord& r, std::size_t norm_col) {
+  if (!head_input(r, norm_col, h.norm_weight != 0)) return kNaN;
+  return h.predict(r.tmpl.values, h.norm_weight != 0 ? r.values[norm_col] : 0.0);
+}
+
+// The learned measure's values of every image for fitting on `train`: the head fitted on all
+// of `train` for every other image, and out-of-fold values for `train` itself (each image's
+// value from a head fitted on the other kFolds - 1 folds of the training identities), so that
+// the unified score's weights are fitted on values as good as those it will meet (stacking).
+std::vector<double> head_column(const std::vector<ImageRecord>& images,
+                                const std::vector<std::size_t>& train, const Comparisons& cmp,
+                                std::size_t norm_col, const HeadSettings& s,
+                                quality::TemplateHead* full = nullptr) {
+  std::vector<double> col(images.size(), kNaN);
+  const auto head = fit_head(images, train, cmp, norm_col, s);
+  for (std::size_t i = 0; i < images.size(); ++i) col[i] = head_predict(head, images[i], norm_col);
+  if (full) *full = head;
+  const auto fold = identity_folds(images, train);
+  for (int k = 0; k < kFolds; ++k) {
+    std::vector<std::size_t> inner, out;
+    for (const std::size_t i : train) (fold.at(i) == k ? out : inner).push_back(i);
+    const auto inner_cmp = genuine_subset(cmp, [&](std::size_t i) {
+      const auto it = fold.find(i);
+      return it != fold.end() && it->second != k;
+    });
+    const auto h = fit_head(images, inner, inner_cmp, norm_col, s);
+    for (const std::size_t i : out) col[i] = head_predict(h, images[i], norm_col);
+  }
+  return col;
+}
+
+// Cross-validation of the head's settings over the calibration identities: per setting, the
+// weighted mean squared error of the predicted mean mated score and the EDC objective of the
+// head alone, on the held-out folds.
+std::vector<std::pair<double, double>> cross_validate_head(
+    const std::vector<ImageRecord>& images, const std::vector<std::size_t>& members,
+    const Comparisons& cmp, double threshold, std::size_t norm_col,
+    const std::vector<HeadSettings>& settings, int threads) {
+  const auto fold = identity_folds(images, members);
+  std::vector<std::pair<double, double>> score(settings.size() * kFolds);
+  core::parallel_for(settings.size() * kFolds, threads, [&](std::size_t job) {
+    const auto& s = settings[job / kFolds];
     const int k = int(job % kFolds);
     std::vector<std::size_t> train;
     for (const std::size_t i : members) {
-      if (fold_of(i) != k) train.push_back(i);
+      if (fold.at(i) != k) train.push_back(i);
     }
-    const auto fit_cmp = genuine_subset(cmp, [&](std::size_t i) { return fold_of(i) != k; });
-    const auto test_cmp = genuine_subset(cmp, [&](std::size_t i) { return fold_of(i) == k; });
-    const auto model = fit_unified(images, train, fit_cmp, threshold, configured, allowed, method);
-    score[job] = edc_objective(
-        test_cmp, unified(components(images, model.mappings), model.weights, model.power),
-        threshold);
+    auto in_fold = [&](std::size_t i, bool test) { return (fold.at(i) == k) == test; };
+    const auto fit_cmp = genuine_subset(cmp, [&](std::size_t i) { return in_fold(i, false); });
+    const auto test_cmp = genuine_subset(cmp, [&](std::size_t i) { return in_fold(i, true); });
+    const auto h = fit_head(images, train, fit_cmp, norm_col, s);
+    std::vector<double> q(images.size(), -1e9);
+    double se = 0, w = 0;
+    const auto obs = outcomes(test_cmp, threshold);
+    for (const auto& [i, o] : obs) {
+      const double v = head_predict(h, images[i], norm_col);
+      if (!std::isfinite(v)) continue;
+      q[i] = v;
+      se += o.comparisons * std::pow(v - o.score_sum / o.comparisons, 2);
+      w += o.comparisons;
+    }
+    score[job] = {w > 0 ? se / w : 0.0, edc_objective(test_cmp, q, threshold)};
   });
-  std::vector<double> mean(methods.size(), 0.0);
-  for (std::size_t j = 0; j < score.size(); ++j) mean[j / kFolds] += score[j] / kFolds;
+  std::vector<std::pair<double, double>> mean(settings.size(), {0.0, 0.0});
+  for (std::size_t j = 0; j < score.size(); ++j) {
+    mean[j / kFolds].first += score[j].first / kFolds;
+    mean[j / kFolds].second += score[j].second / kFolds;
+  }
   return mean;
+}
+
+// The cross-validation's figures: per method the mean over folds of the EDC objective and of
+// FNMR at 10 % and 20 % discard on the held-out fold; the same for every single measure
+// (configured mapping, -1 when not assessed, as the report's curves).
+struct CvResult {
+  std::vector<double> objective, at10, at20;
+  std::map<std::string, std::array<double, 3>> singles;  // objective, at 10 %, at 20 %
+  // A method is "below every single measure" when its mean FNMR at 10 % and at 20 % is below
+  // that of every single measure that is `against`.
+  bool below_singles(std::size_t method, const std::vector<std::string>& names,
+                     const std::vector<bool>& against) const {
+    for (std::size_t m = 0; m < names.size(); ++m) {
+      if (!against[m]) continue;
+      const auto& s = singles.at(names[m]);
+      if (!(at10[method] < s[1] && at20[method] < s[2])) return false;
+    }
+    return true;
+  }
+};
+
+// k-fold cross-validation over the calibration identities (identity_folds): each method is
+// fitted on the other folds and scored on the held-out fold's mated comparisons (all at the
+// calibration threshold). `fold_images[k]` holds the images as seen when fold k is held out
+// (the learned measure's values fitted without it).
+CvResult cross_validate(const std::vector<const std::vector<ImageRecord>*>& fold_images,
+                        const std::vector<std::size_t>& members, const Comparisons& cmp,
+                        double threshold, const std::vector<quality::Mapping>& configured,
+                        const std::vector<std::string>& names, const std::vector<bool>& allowed,
+                        const std::vector<FitMethod>& methods, int threads) {
+  const auto fold = identity_folds(*fold_images[0], members);
+  auto test_cmp_of = [&](int k) {
+    return genuine_subset(cmp, [&](std::size_t i) { return fold.at(i) == k; });
+  };
+  auto at = [&](const Comparisons& c, const std::vector<double>& q) {
+    const auto e = edc_curve(c.genuine, pair_quality(c, q), threshold, kFractions);
+    return std::array<double, 3>{0.0, e[2], e[4]};
+  };
+  std::vector<std::array<double, 3>> score(methods.size() * kFolds);
+  core::parallel_for(methods.size() * kFolds, threads, [&](std::size_t job) {
+    const auto& method = methods[job / kFolds];
+    const int k = int(job % kFolds);
+    const auto& images = *fold_images[std::size_t(k)];
+    std::vector<std::size_t> train;
+    for (const std::size_t i : members) {
+      if (fold.at(i) != k) train.push_back(i);
+    }
+    const auto fit_cmp = genuine_subset(cmp, [&](std::size_t i) { return fold.at(i) != k; });
+    const auto test_cmp = test_cmp_of(k);
+    const auto model = fit_unified(images, train, fit_cmp, threshold, configured, allowed, method);
+    const auto u = unified(components(images, model.mappings), model.weights, model.power);
+    score[job] = at(test_cmp, u);
+    score[job][0] = edc_objective(test_cmp, u, threshold);
+  });
+  CvResult r;
+  r.objective.assign(methods.size(), 0.0);
+  r.at10 = r.at20 = r.objective;
+  for (std::size_t j = 0; j < score.size(); ++j) {
+    r.objective[j / kFolds] += score[j][0] / kFolds;
+    r.at10[j / kFolds] += score[j][1] / kFolds;
+    r.at20[j / kFolds] += score[j][2] / kFolds;
+  }
+  for (std::size_t m = 0; m < names.size(); ++m) {
+    std::array<double, 3> mean{0, 0, 0};
+    for (int k = 0; k < kFolds; ++k) {
+      const auto& images = *fold_images[std::size_t(k)];
+      const auto test_cmp = test_cmp_of(k);
+      std::vector<double> q(images.size(), kFailed);
+      for (std::size_t i = 0; i < images.size(); ++i) {
+        if (std::isfinite(images[i].values[m])) q[i] = configured[m].apply(images[i].values[m]);
+      }
+      auto v = at(test_cmp, q);
+      v[0] = edc_objective(test_cmp, q, threshold);
+      for (int t = 0; t < 3; ++t) mean[std::size_t(t)] += v[std::size_t(t)] / kFolds;
+    }
+    r.singles[names[m]] = mean;
+  }
+  return r;
 }
 
 }  // namespace
@@ -813,7 +1046,8 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
     for (std::size_t m = 0; m < measures.size(); ++m) {
       const auto it =
           std::find(analysis.measure_names.begin(), analysis.measure_names.end(), measures[m].name);
-      if (rec.ok) rec.values[m] = rec.raw[std::size_t(it - analysis.measure_names.begin())];
+      if (rec.ok && it != analysis.measure_names.end())
+        rec.values[m] = rec.raw[std::size_t(it - analysis.measure_names.begin())];
     }
   }
   std::vector<quality::Mapping> configured_mappings;
@@ -846,6 +1080,118 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
   }
   const double thr[2] = {threshold_at_far(cmp[0].impostor, o.fmr),
                          threshold_at_far(cmp[1].impostor, o.fmr)};
+  std::vector<std::string> names;
+  for (const auto& m : measures) names.push_back(m.name);
+
+  // The learned measure (TemplateQualityHead), when configured and its input is the compared
+  // template: values from the configured head where the analysis came from the cache. With a
+  // fit, the head is refitted on the calibration half: per kind of input (template only, or
+  // with the norm) the ridge by least squared error in cross-validation inside the half; with
+  // --fit cv the kind is chosen together with the unified score's method (below), each
+  // cross-validation fold seeing a head fitted without that fold.
+  nlohmann::json head_json = nullptr;
+  std::vector<HeadSettings> head_candidates;
+  // Per candidate, per fold: the images as seen when that fold is held out.
+  std::vector<std::vector<std::vector<ImageRecord>>> fold_copies;
+  std::vector<std::vector<const std::vector<ImageRecord>*>> fold_images;
+  const auto col_of = [&](const std::string& name) {
+    return std::size_t(std::find(names.begin(), names.end(), name) - names.begin());
+  };
+  const std::size_t head_col = col_of(kHeadName), norm_col = col_of(kNormName);
+  const bool refit_head =
+      head_col < names.size() && head_reads_templates(engine, assessor) && o.fit != "none";
+  if (head_col < names.size() && head_reads_templates(engine, assessor)) {
+    const auto configured_head = quality::TemplateHead::load(measures[head_col].model);
+    if (analysis.from_cache) {
+      for (auto& rec : images) {
+        rec.values[head_col] = configured_head.recognizer == engine.recognizer().model_id()
+                                   ? head_predict(configured_head, rec, norm_col)
+                                   : kNaN;
+      }
+    }
+  } else if (head_col < names.size()) {
+    head_json =
+        "not refitted: the EDC's templates are not the head's input (another recognizer, "
+        "or no mirroring); the configured head's values are reported";
+  }
+  if (refit_head) {
+    const auto settings = head_settings();
+    if (!o.quiet)
+      std::fprintf(stderr, "edc: cross-validating %zu head settings\n", settings.size());
+    const auto cv =
+        cross_validate_head(images, members[0], cmp[0], thr[0], norm_col, settings, o.threads);
+    nlohmann::json table = nlohmann::json::object();
+    for (const bool use_norm : {true, false}) {
+      std::size_t best = settings.size();
+      for (std::size_t k = 0; k < settings.size(); ++k) {
+        table[settings[k].name()] = {{"mse", cv[k].first}, {"edc_objective", cv[k].second}};
+        if (settings[k].use_norm == use_norm &&
+            (best == settings.size() || cv[k].first < cv[best].first))
+          best = k;
+      }
+      head_candidates.push_back(settings[best]);
+    }
+    head_json = {{"cross_validation", table},
+                 {"candidates", {head_candidates[0].name(), head_candidates[1].name()}},
+                 {"calibration_values", "out of fold (stacking)"}};
+    if (o.fit == "cv") {
+      const auto fold = identity_folds(images, members[0]);
+      fold_copies.assign(head_candidates.size(), std::vector<std::vector<ImageRecord>>(kFolds));
+      for (std::size_t c = 0; c < head_candidates.size(); ++c) {
+        fold_images.emplace_back(kFolds, nullptr);
+        for (int k = 0; k < kFolds; ++k) {
+          std::vector<std::size_t> train;
+          for (const std::size_t i : members[0]) {
+            if (fold.at(i) != k) train.push_back(i);
+          }
+          const auto fit_cmp =
+              genuine_subset(cmp[0], [&](std::size_t i) { return fold.at(i) != k; });
+          const auto col = head_column(images, train, fit_cmp, norm_col, head_candidates[c]);
+          auto& copy = fold_copies[c][std::size_t(k)];
+          copy = images;
+          for (std::size_t i = 0; i < copy.size(); ++i) {
+            copy[i].tmpl.values.clear();
+            copy[i].values[head_col] = col[i];
+          }
+          fold_images[c][std::size_t(k)] = &copy;
+        }
+      }
+    }
+  }
+  if (fold_images.empty()) fold_images.emplace_back(kFolds, &images);
+  // Refits the head with `s` on the whole calibration half: the held-out half gets its values,
+  // the calibration half out-of-fold ones; writes it to o.head_out when named.
+  const auto final_head = [&](const HeadSettings& s) {
+    quality::TemplateHead head;
+    const auto col = head_column(images, members[0], cmp[0], norm_col, s, &head);
+    for (std::size_t i = 0; i < images.size(); ++i) images[i].values[head_col] = col[i];
+    head.recognizer = engine.recognizer().model_id();
+    std::size_t fitted_on = 0;
+    for (const std::size_t i : members[0]) fitted_on += head_input(images[i], norm_col, s.use_norm);
+    head.provenance = {
+        {"fitted_by", "laneface eval edc --fit " + o.fit + " --head-out FILE"},
+        {"data", o.data.filename().string()},
+        {"half", "calibration: identities of even rank (sorted ids); the odd ones never seen"},
+        {"images", fitted_on},
+        {"mated_comparisons", cmp[0].genuine.size()},
+        {"target", "mean cosine score of the image's mated comparisons, weighted by their number"},
+        {"method",
+         "ridge regression on standardised features, ridge lambda x the mean number of "
+         "comparisons per image"},
+        {"settings", s.name()},
+        {"chosen_by",
+         "ridge: least mean squared error in 5-fold cross-validation over the calibration "
+         "identities; input kind: with the unified score's method (eval edc --fit cv)"}};
+    head_json["settings"] = s.name();
+    if (!o.head_out.empty()) {
+      std::ofstream out(o.head_out, std::ios::trunc);
+      out << head.to_json().dump(1) << "\n";
+      if (!out)
+        throw core::Error(core::ErrorKind::kIo,
+                          o.head_out.string() + ": cannot write the TemplateQualityHead model");
+      head_json["written_to"] = o.head_out.string();
+    }
+  };
 
   // The configured unified scores (as the Assessor computes them): all measures, and the
   // cheap gate (its own weights, else the unified weights of the cheap measures).
@@ -877,32 +1223,99 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
     const FitMethod* chosen_cheap = chosen;
     if (o.fit == "cv") {
       if (!o.quiet) std::fprintf(stderr, "edc: cross-validating %zu fit methods\n", methods.size());
-      const auto cv = cross_validate(images, members[0], cmp[0], thr[0], configured_mappings, all,
-                                     methods, o.threads);
-      nlohmann::json table_all = nlohmann::json::object();
-      for (std::size_t k = 0; k < methods.size(); ++k) {
-        table_all[methods[k].name] = cv[k];
-        if (k == 0 || cv[k] < table_all[chosen->name].get<double>()) chosen = &methods[k];
+      // The rule: the least objective among the methods whose cross-validated FNMR at 10 % and
+      // 20 % discard is below that of every single measure (the bar); the least
+      // objective of all when none is.
+      // Only mappings that keep the whole range are eligible: span50 and span25 give every
+      // face above the calibration median (quartile) 100, so the score could not rank the
+      // better shots, which the lane's best-shot choice and portrait choice need.
+      auto eligible = [](const FitMethod& m) {
+        return m.mappings != Mappings::kSpan50 && m.mappings != Mappings::kSpan25;
+      };
+      auto choose = [&](const CvResult& cv, const std::vector<FitMethod>& ms,
+                        const std::vector<bool>& against, nlohmann::json& table) {
+        std::size_t best = ms.size();
+        bool best_below = false;
+        table = nlohmann::json::object();
+        for (std::size_t k = 0; k < ms.size(); ++k) {
+          const bool below = cv.below_singles(k, names, against);
+          table[ms[k].name] = {{"objective", cv.objective[k]},
+                               {"fnmr_at_10", cv.at10[k]},
+                               {"fnmr_at_20", cv.at20[k]},
+                               {"below_every_single_measure", below},
+                               {"eligible", eligible(ms[k])}};
+          if (!eligible(ms[k])) continue;
+          if (best == ms.size() || (below && !best_below) ||
+              (below == best_below && cv.objective[k] < cv.objective[best])) {
+            best = k;
+            best_below = below;
+          }
+        }
+        return method_named(ms[best == ms.size() ? 0 : best].name);
+      };
+      nlohmann::json table_all = nlohmann::json::object(), table_cheap,
+                     singles = nlohmann::json::object();
+      std::size_t chosen_head = 0;
+      bool chosen_below = false;
+      double chosen_objective = 0;
+      for (std::size_t c = 0; c < fold_images.size(); ++c) {
+        const auto cv = cross_validate(fold_images[c], members[0], cmp[0], thr[0],
+                                       configured_mappings, names, all, methods, o.threads);
+        nlohmann::json table;
+        const FitMethod* m = choose(cv, methods, all, table);
+        const auto k = std::size_t(m - methods.data());
+        const bool below = cv.below_singles(k, names, all);
+        if (c == 0 || (below && !chosen_below) ||
+            (below == chosen_below && cv.objective[k] < chosen_objective)) {
+          chosen = m;
+          chosen_head = c;
+          chosen_below = below;
+          chosen_objective = cv.objective[k];
+        }
+        const std::string key = head_candidates.empty() ? "" : head_candidates[c].name();
+        nlohmann::json single_table = nlohmann::json::object();
+        for (const auto& [name, v] : cv.singles)
+          single_table[name] = {{"objective", v[0]}, {"fnmr_at_10", v[1]}, {"fnmr_at_20", v[2]}};
+        if (key.empty()) {
+          table_all = table;
+          singles = single_table;
+        } else {
+          table_all[key] = table;
+          singles[key] = single_table;
+        }
+      }
+      if (!head_candidates.empty()) {
+        head_json["chosen_with_the_unified_method"] = head_candidates[chosen_head].name();
+        final_head(head_candidates[chosen_head]);
       }
       std::vector<FitMethod> same_mappings;
       for (const auto& m : methods) {
         if (m.mappings == chosen->mappings && m.power == chosen->power) same_mappings.push_back(m);
       }
-      const auto cv_cheap = cross_validate(images, members[0], cmp[0], thr[0], configured_mappings,
-                                           cheap, same_mappings, o.threads);
-      nlohmann::json table_cheap = nlohmann::json::object();
-      for (std::size_t k = 0; k < same_mappings.size(); ++k) {
-        table_cheap[same_mappings[k].name] = cv_cheap[k];
-        if (k == 0 || cv_cheap[k] < table_cheap[chosen_cheap->name].get<double>())
-          chosen_cheap = method_named(same_mappings[k].name);
-      }
+      const auto cv_cheap =
+          cross_validate(fold_images[0], members[0], cmp[0], thr[0], configured_mappings, names,
+                         cheap, same_mappings, o.threads);
+      chosen_cheap = choose(cv_cheap, same_mappings, cheap, table_cheap);
       fit_json["cross_validation"] = {
           {"folds", kFolds},
           {"over", "identities of the calibration half"},
           {"objective", "mean FNMR at 5-30 % discard on the held-out fold"},
+          {"rule",
+           "among eligible methods (mappings configured, span99 or sigmoid: the others saturate "
+           "above the calibration median or quartile) and head inputs, the least objective of "
+           "those whose mean FNMR at 10 % and 20 % discard is below every single measure's "
+           "(against the cheap measures for the cheap gate); else the least objective"},
+          {"single_measures", singles},
           {"unified", table_all},
           {"cheap", table_cheap}};
     }
+    if (refit_head && o.fit != "cv") {  // a named method: the head's input kind by least error
+      const auto& t = head_json["cross_validation"];
+      final_head(t[head_candidates[0].name()]["mse"] <= t[head_candidates[1].name()]["mse"]
+                     ? head_candidates[0]
+                     : head_candidates[1]);
+    }
+    fit_json["head"] = head_json;
     fit_json["unified_method"] = chosen->name;
     fit_json["cheap_method"] = chosen_cheap->name;
     fitted = fit_unified(images, members[0], cmp[0], thr[0], configured_mappings, all, *chosen);

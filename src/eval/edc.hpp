@@ -47,6 +47,9 @@ struct EdcOptions {
   // direction) or sigmoid (univariate logistic fit); mean arithmetic, geometric or harmonic
   // (the unified score's power mean, quality::power_mean).
   std::string fit = "cv";
+  // With a fit and the learned measure TemplateQualityHead configured: write its head, refitted
+  // on the calibration half, to this file (JSON, as config/quality_head.json). Empty: none.
+  std::filesystem::path head_out;
   bool quiet = false;
 };
 

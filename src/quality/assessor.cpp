@@ -37,7 +37,8 @@ double QualityReport::unified() const {
 
 Assessor::Assessor(QualityConfig config, Models models, const MeasureRegistry& registry)
     : config_(std::move(config)), models_(std::move(models)) {
-  for (const auto& m : config_.measures) measures_.push_back(registry.create(m.name, m.params));
+  for (const auto& m : config_.measures)
+    measures_.push_back(registry.create(m.name, m.params, m.model));
   auto configured = [&](const std::string& name) {
     for (const auto& m : config_.measures) {
       if (m.name == name) return true;

@@ -85,6 +85,12 @@ QualityConfig QualityConfig::load(const std::filesystem::path& path) {
         m.params[std::string(pk.str())] =
             number(&pv, path, where + ".params." + std::string(pk.str()));
     }
+    if (const auto* f = t->get("model")) {
+      const auto file = f->value<std::string>();
+      if (!file || file->empty()) bad(path, where + ".model", "must be a file name");
+      m.model = std::filesystem::path(*file).is_absolute() ? std::filesystem::path(*file)
+                                                           : path.parent_path() / *file;
+    }
     if (const auto* w = t->get("unified_weight"))
       c.unified_weights[m.name] = number(w, path, where + ".unified_weight");
     if (const auto* w = t->get("cheap_unified_weight"))

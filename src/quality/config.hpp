@@ -25,6 +25,9 @@ struct MeasureConfig {
   std::string name;  // registry name
   Mapping mapping;
   MeasureParams params;
+  // A learned measure's fitted model: [quality.measures.NAME] model = "FILE", relative to the
+  // config file's folder; empty for the others.
+  std::filesystem::path model;
 };
 
 enum class Bound { kMin, kMax, kMaxAbs, kMinComponent };

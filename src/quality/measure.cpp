@@ -171,7 +171,8 @@ void MeasureRegistry::add(std::string name, Factory factory) {
 }
 
 std::unique_ptr<Measure> MeasureRegistry::create(const std::string& name,
-                                                 const MeasureParams& params) const {
+                                                 const MeasureParams& params,
+                                                 const std::filesystem::path& model) const {
   const auto it = factories_.find(name);
   if (it == factories_.end()) {
     std::string known;
@@ -179,7 +180,7 @@ std::unique_ptr<Measure> MeasureRegistry::create(const std::string& name,
     throw core::Error(core::ErrorKind::kConfig,
                       "unknown quality measure '" + name + "' (known: " + known + ")");
   }
-  return it->second(params);
+  return it->second(params, model);
 }
 
 std::vector<std::string> MeasureRegistry::names() const {

@@ -3,6 +3,7 @@
 // small class registered by name; it computes a raw value (or says why it cannot) and the
 // assessor maps the raw value to a 0-100 component with the mapping from the config.
 #include <array>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -123,13 +124,17 @@ class Measure {
 // Measure parameters from the config ([quality.measures.NAME.params]).
 using MeasureParams = std::map<std::string, double>;
 
-// Name → factory. Not a global: create one with builtin_registry() and pass it around.
+// Name → factory. Not a global: create one with builtin_registry() and pass it around. `model`
+// is the file of a learned measure's fitted model ([quality.measures.NAME] model), else empty.
 class MeasureRegistry {
  public:
-  using Factory = std::function<std::unique_ptr<Measure>(const MeasureParams&)>;
+  using Factory = std::function<std::unique_ptr<Measure>(const MeasureParams&,
+                                                         const std::filesystem::path& model)>;
   void add(std::string name, Factory factory);
-  // Throws core::Error(kConfig) naming the measure when it is unknown.
-  std::unique_ptr<Measure> create(const std::string& name, const MeasureParams& params) const;
+  // Throws core::Error(kConfig) naming the measure when it is unknown, or when a learned
+  // measure's model file is missing or malformed.
+  std::unique_ptr<Measure> create(const std::string& name, const MeasureParams& params,
+                                  const std::filesystem::path& model = {}) const;
   bool contains(const std::string& name) const { return factories_.count(name) > 0; }
   std::vector<std::string> names() const;
 
@@ -141,7 +146,7 @@ class MeasureRegistry {
 // HeadPoseYaw/Pitch/Roll, Sharpness, the exposure and luminance measures,
 // IlluminationUniformity, EyesOpen, EyesVisible, MouthClosed, SingleFacePresent,
 // CompressionArtifacts, HeadPoseModelAgreement, and the recognition-based TemplateNorm,
-// TemplateMirrorStability and TemplateJitterStability.
+// TemplateMirrorStability, TemplateJitterStability and TemplateQualityHead (learned).
 MeasureRegistry builtin_registry();
 
 }  // namespace laneface::quality

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "quality/measure.hpp"
+#include "quality/template_head.hpp"
 #include "vision/landmarker.hpp"
 #include "vision/preprocess.hpp"
 
@@ -377,6 +378,44 @@ class TemplateStability final : public Measure {
   ChipVariant variant_;
 };
 
+// A learned measure: a linear head on the recognizer's own template (the chip's and its mirror
+// image's embeddings, as the matcher combines them) and the raw embedding's norm, fitted to
+// predict the mean score of the image's mated comparisons (quality/template_head.hpp). Its
+// raw value is that prediction, a cosine score. Costs the same two templates as
+// TemplateNorm + TemplateMirrorStability.
+class TemplateQualityHead final : public Measure {
+ public:
+  explicit TemplateQualityHead(const std::filesystem::path& model) {
+    if (model.empty())
+      throw core::Error(core::ErrorKind::kConfig,
+                        "quality measure TemplateQualityHead needs model = \"FILE\" (its fitted "
+                        "head, written by laneface eval edc --head-out)");
+    head_ = TemplateHead::load(model);
+  }
+  Cost cost() const override { return Cost::kModel; }
+  std::string_view label() const override { return "learned template quality"; }
+  Outcome compute(const FaceContext& ctx) const override {
+    if (ctx.models().recognizer && ctx.models().recognizer->spec().id != head_.recognizer)
+      return Outcome::fail("head fitted for recognizer " + head_.recognizer + ", not " +
+                           ctx.models().recognizer->spec().id);
+    std::string why;
+    const auto& a = ctx.embedding(ChipVariant::kPlain, why);
+    if (a.empty()) return Outcome::fail(why);
+    const auto& b = ctx.embedding(ChipVariant::kMirrored, why);
+    if (b.empty()) return Outcome::fail(why);
+    const auto t = mirrored_template(a, b);
+    if (t.size() != head_.weights.size())
+      return Outcome::fail(
+          cv::format("template has %zu values, the head %zu", t.size(), head_.weights.size()));
+    double n = 0;
+    for (const float v : a) n += double(v) * v;
+    return Outcome::ok(head_.predict(t, std::sqrt(n)));
+  }
+
+ private:
+  TemplateHead head_;
+};
+
 // ---- model measures ------------------------------------------------------------------------
 
 std::vector<float> softmax(const cv::Mat& logits) {
@@ -471,7 +510,9 @@ class HeadPoseModelAgreement final : public Measure {
 
 template <class T, class... Args>
 MeasureRegistry::Factory make(Args... args) {
-  return [=](const MeasureParams&) { return std::make_unique<T>(args...); };
+  return [=](const MeasureParams&, const std::filesystem::path&) {
+    return std::make_unique<T>(args...);
+  };
 }
 
 }  // namespace
@@ -490,10 +531,10 @@ MeasureRegistry builtin_registry() {
   r.add("MouthClosed", make<MouthClosed>());
   r.add("SingleFacePresent", make<SingleFacePresent>());
   r.add("Sharpness", make<Sharpness>());
-  r.add("UnderExposurePrevention", [](const MeasureParams& p) {
+  r.add("UnderExposurePrevention", [](const MeasureParams& p, const std::filesystem::path&) {
     return std::make_unique<ExposureFraction>(true, int(param_or(p, "dark", 25)));
   });
-  r.add("OverExposurePrevention", [](const MeasureParams& p) {
+  r.add("OverExposurePrevention", [](const MeasureParams& p, const std::filesystem::path&) {
     return std::make_unique<ExposureFraction>(false, int(param_or(p, "bright", 247)));
   });
   r.add("DynamicRange", make<DynamicRange>());
@@ -507,6 +548,9 @@ MeasureRegistry builtin_registry() {
   r.add("TemplateNorm", make<TemplateNorm>());
   r.add("TemplateMirrorStability", make<TemplateStability>(ChipVariant::kMirrored));
   r.add("TemplateJitterStability", make<TemplateStability>(ChipVariant::kJittered));
+  r.add("TemplateQualityHead", [](const MeasureParams&, const std::filesystem::path& model) {
+    return std::make_unique<TemplateQualityHead>(model);
+  });
   return r;
 }
 

@@ -3,11 +3,14 @@
 // that cannot be assessed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <opencv2/imgproc.hpp>
 
 #include "core/image_io.hpp"
 #include "quality/assessor.hpp"
+#include "quality/template_head.hpp"
 #include "support/test_support.hpp"
 #include "vision/face_engine.hpp"
 
@@ -210,4 +213,44 @@ TEST(QualityOnPhotos, RecognitionMeasuresOnAClearBlurredAndTinyFace) {
     EXPECT_FALSE(m->raw) << name;
     EXPECT_NE(m->failure.find("too small"), std::string::npos) << name << ": " << m->failure;
   }
+}
+
+TEST(QualityOnPhotos, TemplateQualityHeadReadsTheMatchersTemplate) {
+  LANEFACE_REQUIRE_MODELS();
+  // A head with arbitrary fixed weights (a fitted one comes from eval edc --head-out): the
+  // measure's value must be the head applied to the matcher's own template (fr_feature with
+  // mirroring) and the raw embedding's norm, the inputs eval edc fits it on.
+  lq::TemplateHead head;
+  head.recognizer = "fr_feature";
+  for (int i = 0; i < 512; ++i) head.weights.push_back(0.05 * std::sin(0.37 * i));
+  head.norm_weight = 0.02;
+  head.bias = 0.3;
+  const auto dir = std::filesystem::temp_directory_path() / "laneface_head_model_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "head.json") << head.to_json().dump();
+  std::ofstream(dir / "q.toml") << "[quality.measures.TemplateNorm]\n"
+                                   "mapping = { kind = \"linear\", from = 2.5, to = 4.5 }\n"
+                                   "[quality.measures.TemplateQualityHead]\n"
+                                   "mapping = { kind = \"linear\", from = -1, to = 1 }\n"
+                                   "model = \"head.json\"\n";
+  const lq::Assessor a(lq::QualityConfig::load(dir / "q.toml"),
+                       lq::Assessor::load_models(engine().manifest()));
+  const cv::Mat img = sample(6);
+  const auto faces = engine().analyze(img, {.min_face = 20});
+  const auto k = lv::face_of_interest(faces, img.size());
+  ASSERT_TRUE(k.has_value());
+  const auto r = a.assess(img, faces, *k);
+  const auto tmpl = engine().embed(img, faces[*k]);
+  ASSERT_EQ(tmpl.model_id, head.recognizer);
+  EXPECT_NEAR(raw(r, "TemplateQualityHead"), head.predict(tmpl.values, raw(r, "TemplateNorm")),
+              1e-4);
+  // A head for another recognizer fails to assess, saying so.
+  head.recognizer = "dlib_resnet";
+  std::ofstream(dir / "head.json") << head.to_json().dump();
+  const lq::Assessor b(lq::QualityConfig::load(dir / "q.toml"),
+                       lq::Assessor::load_models(engine().manifest()));
+  const auto* m = b.assess(img, faces, *k).find("TemplateQualityHead");
+  ASSERT_NE(m, nullptr);
+  EXPECT_FALSE(m->raw);
+  EXPECT_NE(m->failure.find("dlib_resnet"), std::string::npos) << m->failure;
 }

@@ -190,7 +190,7 @@ TEST(QualityMeasures, TenPixelFaceFailsToAssessWithReasons) {
   }
   const auto v = assessor().validate(r, "lane-capture");
   EXPECT_FALSE(v.passed);
-  EXPECT_TRUE(any_contains(v.failures, "inter-eye distance 4 px below 24 px"));
+  EXPECT_TRUE(any_contains(v.failures, "inter-eye distance 4 px below 20 px"));
   EXPECT_TRUE(any_contains(v.failures, "sharpness cannot be assessed: face too small"));
   EXPECT_TRUE(std::isfinite(r.unified()));
   EXPECT_EQ(lq::to_json(r)["measures"]["Sharpness"]["component"], -1);
@@ -228,7 +228,7 @@ TEST(QualityProfiles, FailuresAreSentences) {
   const auto v = assessor().validate(r, "lane-capture");
   EXPECT_FALSE(v.passed);
   EXPECT_TRUE(any_contains(v.failures, "yaw 44° exceeds ±40°"));
-  EXPECT_FALSE(any_contains(v.failures, "inter-eye distance"));  // 31 px meets lane-capture's 24 px
+  EXPECT_FALSE(any_contains(v.failures, "inter-eye distance"));  // 31 px meets lane-capture's 20 px
   EXPECT_TRUE(any_contains(v.failures, "sharpness was not measured"));
   const auto d = assessor().validate(r, "document");
   EXPECT_TRUE(any_contains(d.failures, "inter-eye distance 31 px below 60 px"));

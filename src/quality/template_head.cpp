@@ -1,0 +1,82 @@
+#include "quality/template_head.hpp"
+
+#include <cmath>
+#include <fstream>
+
+#include "core/error.hpp"
+
+namespace laneface::quality {
+
+double TemplateHead::predict(std::span<const float> tmpl, double norm) const {
+  if (tmpl.size() != weights.size())
+    throw core::Error(core::ErrorKind::kInternal, "TemplateHead: template size mismatch");
+  double v = bias + norm_weight * norm;
+  for (std::size_t i = 0; i < weights.size(); ++i) v += weights[i] * tmpl[i];
+  return v;
+}
+
+TemplateHead TemplateHead::load(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in)
+    throw core::Error(core::ErrorKind::kConfig,
+                      path.string() + ": cannot read the TemplateQualityHead model");
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  auto bad = [&](const std::string& what) {
+    return core::Error(core::ErrorKind::kConfig, path.string() + ": " + what);
+  };
+  if (j.is_discarded() || !j.is_object()) throw bad("not a JSON object");
+  TemplateHead h;
+  try {
+    h.recognizer = j.at("recognizer").get<std::string>();
+    h.weights = j.at("weights").get<std::vector<double>>();
+    h.norm_weight = j.at("norm_weight").get<double>();
+    h.bias = j.at("bias").get<double>();
+    if (j.contains("provenance")) h.provenance = j["provenance"];
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(std::string("recognizer, weights, norm_weight and bias are required (") + e.what() +
+              ")");
+  }
+  if (h.recognizer.empty() || h.weights.empty()) throw bad("empty recognizer or weights");
+  for (const double w : h.weights)
+    if (!std::isfinite(w)) throw bad("a weight is not finite");
+  if (!std::isfinite(h.norm_weight) || !std::isfinite(h.bias))
+    throw bad("norm_weight or bias is not finite");
+  return h;
+}
+
+nlohmann::json TemplateHead::to_json() const {
+  return {{"measure", "TemplateQualityHead"},
+          {"recognizer", recognizer},
+          {"input",
+           "the recognizer's template with mirroring (L2-normalised sum of the L2-normalised "
+           "embeddings of the aligned chip and its mirror image), and the raw plain-chip "
+           "embedding's L2 norm"},
+          {"output", "predicted mean cosine score of the image's mated comparisons"},
+          {"provenance", provenance},
+          {"bias", bias},
+          {"norm_weight", norm_weight},
+          {"weights", weights}};
+}
+
+std::vector<float> mirrored_template(std::span<const float> plain, std::span<const float> mirror) {
+  if (plain.empty() || plain.size() != mirror.size()) return {};
+  double na = 0, nb = 0;
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    na += double(plain[i]) * plain[i];
+    nb += double(mirror[i]) * mirror[i];
+  }
+  if (!(na > 0 && nb > 0)) return {};
+  const float ia = static_cast<float>(1.0 / std::sqrt(na)),
+              ib = static_cast<float>(1.0 / std::sqrt(nb));
+  std::vector<float> t(plain.size());
+  double n = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    t[i] = plain[i] * ia + mirror[i] * ib;
+    n += double(t[i]) * t[i];
+  }
+  const float inv = static_cast<float>(1.0 / std::sqrt(n));
+  for (float& v : t) v *= inv;
+  return t;
+}
+
+}  // namespace laneface::quality

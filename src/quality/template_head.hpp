@@ -1,0 +1,34 @@
+#pragma once
+// TemplateQualityHead's model: a linear ("ridge") head on the recognizer's own template that
+// predicts how well the image will match (the mean score of its mated comparisons), in the
+// spirit of learned quality scores such as MagFace (OFIQ's unified score). Fitted by
+// `laneface eval edc --fit cv --head-out FILE` on the calibration half of a data set only.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace laneface::quality {
+
+struct TemplateHead {
+  std::string recognizer;       // model id of the recognizer whose templates it reads
+  std::vector<double> weights;  // one per template dimension
+  double norm_weight = 0;       // on the raw plain-chip embedding's L2 norm (TemplateNorm)
+  double bias = 0;
+  nlohmann::json provenance = nlohmann::json::object();  // how and on what it was fitted
+
+  // bias + weights . tmpl + norm_weight * norm. Requires tmpl.size() == weights.size().
+  double predict(std::span<const float> tmpl, double norm) const;
+
+  // Throws core::Error(kConfig) naming the file when it is missing or malformed.
+  static TemplateHead load(const std::filesystem::path& path);
+  nlohmann::json to_json() const;
+};
+
+// The template the head reads, as the matcher computes it with mirroring on
+// (vision::ArcFaceRecognizer): the L2-normalised sum of the L2-normalised embeddings of the
+// aligned chip and of its mirror image. Empty when either is empty or zero.
+std::vector<float> mirrored_template(std::span<const float> plain, std::span<const float> mirror);
+
+}  // namespace laneface::quality
