@@ -8,10 +8,13 @@
 #include <optional>
 #include <span>
 
+#include "capture/lane_config.hpp"
+#include "capture/lane_processor.hpp"
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "eval/identify.hpp"
 #include "eval/lfw.hpp"
+#include "eval/profile_fnmr.hpp"
 #include "match/calibration.hpp"
 #include "quality/assessor.hpp"
 #include "vision/fused_recognizer.hpp"
@@ -25,6 +28,17 @@ std::filesystem::path data_root(const std::string& flag, const std::string& sub)
   throw core::Error(core::ErrorKind::kNotFound,
                     "no data folder: pass --data DIR or set LANEFACE_DATA");
 }
+
+namespace {
+
+// The command's JSON report, indented, at `path` too (--json).
+void write_json_file(const std::string& path, const nlohmann::json& report) {
+  std::ofstream f(path);
+  f << report.dump(2) << "\n";
+  if (!f) throw core::Error(core::ErrorKind::kIo, path + ": cannot write");
+}
+
+}  // namespace
 
 void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
   auto* eval = app.add_subcommand("eval", "accuracy protocols (end with one JSON line)");
@@ -123,6 +137,84 @@ void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
                      100 * d["fnir_at_fpir"]["fpir_0.01"]["fnir"].get<double>(),
                      100 * d["fnir_at_fpir"]["fpir_0.001"]["fnir"].get<double>());
       }
+      std::cout << r.dump() << std::endl;
+      exit_code = 0;
+    });
+  }
+
+  {
+    auto* cmd = eval->add_subcommand(
+        "profile-fnmr",
+        "evidence for the lane-capture profile's limits: FNMR at the lane's 1:few threshold "
+        "against a document-profile reference, by probe |yaw| and by inter-eye distance "
+        "(probes downscaled, then detected and embedded again); calibration half only");
+    auto data = std::make_shared<std::string>();
+    auto quality_config =
+        std::make_shared<std::string>(quality::default_quality_config_path().string());
+    auto lane_config = std::make_shared<std::string>(capture::default_lane_config_path().string());
+    auto ieds = std::make_shared<std::vector<double>>(std::vector<double>{12, 16, 20, 24, 28, 32});
+    auto limit = std::make_shared<std::size_t>(0);
+    auto json = std::make_shared<std::string>();
+    cmd->add_option("--data", *data,
+                    "folder with labels.csv (image,identity) (default: $LANEFACE_DATA/celeba-dev)");
+    cmd->add_option("--quality-config", *quality_config, "quality config (profiles, measures)")
+        ->capture_default_str();
+    cmd->add_option("--lane-config", *lane_config,
+                    "lane config: its calibration and vehicle_target_fmr give the threshold")
+        ->capture_default_str();
+    cmd->add_option("--ieds", *ieds, "target inter-eye distances, px")
+        ->delimiter(',')
+        ->capture_default_str();
+    cmd->add_option("--limit-identities", *limit, "first N calibration identities only (0: all)");
+    cmd->add_option("--json", *json, "also write the report to this file");
+    cmd->callback([=, &globals, &exit_code] {
+      eval::ProfileFnmrOptions o;
+      o.data = data_root(*data, "celeba-dev");
+      o.threads = globals.threads;
+      o.ieds = *ieds;
+      o.limit_identities = *limit;
+      cv::setNumThreads(1);
+      const vision::FaceEngine engine(globals.engine_options());
+      const quality::Assessor assessor(quality::QualityConfig::load(*quality_config),
+                                       quality::Assessor::load_models(engine.manifest()));
+      {
+        // The lane's own 1:few (vehicle gallery) threshold, computed as the lane computes it.
+        const capture::LaneProcessor lane(engine, assessor,
+                                          capture::LaneConfig::load(*lane_config));
+        o.threshold = lane.threshold();
+        o.threshold_source = *lane_config + ": vehicle 1:few threshold at FMR " +
+                             std::to_string(lane.calibration().target_fmr) + " (" +
+                             lane.calibration().source + ")";
+      }
+      o.assess = [&assessor](const cv::Mat& img, std::span<const core::Face> faces, std::size_t k,
+                             bool cheap) {
+        const auto report =
+            assessor.assess(img, faces, k, cheap ? quality::Scope::kCheap : quality::Scope::kAll);
+        eval::ProfilePhoto p;
+        auto raw = [&report](const char* name) -> std::optional<double> {
+          const auto* m = report.find(name);
+          return m ? m->raw : std::nullopt;
+        };
+        p.yaw = raw("HeadPoseYaw");
+        p.ied = raw("InterEyeDistance");
+        if (!cheap) {
+          const auto document = assessor.validate(report, "document");
+          p.document = document.passed;
+          p.document_failures = int(document.failures.size());
+          p.unified = report.unified();
+        }
+        return p;
+      };
+      const auto r = eval::run_profile_fnmr(engine, o);
+      for (const auto& b : r["yaw"]["bins"])
+        std::fprintf(stderr, "profile-fnmr: |yaw| %3.0f-%3.0f: %5zu probes, FNMR %.2f %%\n",
+                     b["abs_yaw_deg"][0].get<double>(), b["abs_yaw_deg"][1].get<double>(),
+                     b["probes"].get<std::size_t>(), 100 * b["fnmr"].get<double>());
+      for (const auto& t : r["ied"]["targets"])
+        std::fprintf(stderr, "profile-fnmr: IED %2.0f px: %5zu probes, FNMR %.2f %%\n",
+                     t["ied_px"].get<double>(), t["probes"].get<std::size_t>(),
+                     100 * t["fnmr"].get<double>());
+      if (!json->empty()) write_json_file(*json, r);
       std::cout << r.dump() << std::endl;
       exit_code = 0;
     });
@@ -259,11 +351,7 @@ void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
                      model.c_str(), c.threshold, *fmr, c.impostor_count, file.c_str());
         report["models"].push_back(j);
       }
-      if (!json->empty()) {
-        std::ofstream f(*json);
-        f << report.dump(2) << "\n";
-        if (!f) throw core::Error(core::ErrorKind::kIo, *json + ": cannot write");
-      }
+      if (!json->empty()) write_json_file(*json, report);
       std::cout << report.dump() << std::endl;
       exit_code = 0;
     });
