@@ -91,12 +91,18 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
   r.num("track_iou", c.track_iou, 0, 1);
   r.num("track_appearance", c.track_appearance, 0, 10);
   r.num("track_max_gap", c.track_max_gap, 1, 1000);
+  r.flag("track_motion_prior", c.track_motion_prior);
+  r.num("track_single_gap", c.track_single_gap, 0, 1000);
   r.num("min_detections", c.min_detections, 1, 1000);
   r.str("profile", c.profile);
   r.num("candidates_per_track", c.candidates_per_track, 1, 100);
   r.num("full_candidates", c.full_candidates, 1, 100);
+  r.str("best_shot_measure", c.best_shot_measure);
   r.num("join_threshold", c.join_threshold, -1, 1);
   r.num("join_cross_threshold", c.join_cross_threshold, -1, 2);
+  r.num("join_motion_tolerance", c.join_motion_tolerance, 0, 100);
+  r.num("join_motion_max_gap", c.join_motion_max_gap, 0, 100000);
+  r.num("join_motion_min_similarity", c.join_motion_min_similarity, -1, 1);
   r.flag("ghost_windows", c.ghost_windows);
   r.flag("ghost_motion", c.ghost_motion);
   r.num("motion_tolerance", c.motion_tolerance, 0, 100);

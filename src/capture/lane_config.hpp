@@ -38,19 +38,29 @@ struct LaneConfig {
   int min_face = 32;           // px
   float score_threshold = -1;  // < 0: the manifest's detector threshold
   // Tracking (per camera)
-  float track_iou = 0.15f;        // predicted box vs detection
-  float track_appearance = 0.3f;  // weight of the colour-histogram similarity
-  int track_max_gap = 8;          // frames a track survives without a detection
-  int min_detections = 3;         // shorter tracks are noise (and never occupants)
+  float track_iou = 0.15f;          // predicted box vs detection
+  float track_appearance = 0.3f;    // weight of the colour-histogram similarity
+  int track_max_gap = 8;            // frames a track survives without a detection
+  bool track_motion_prior = false;  // a track seen once moves with the camera's other tracks
+  int track_single_gap = 2;  // frames a track seen once may wait for its next detection; 0: max
+  int min_detections = 3;    // shorter tracks are noise (and never occupants)
   // Best shot
   std::string profile = "lane-capture";
   int candidates_per_track = 3;  // detections kept per track (ranked by the cheap score)
   int full_candidates = 3;       // per occupant: full assessment + template on this many
+  // Among an occupant's passing candidates the submitted one has the highest unified quality
+  // score (empty) or the highest component of this measure (e.g. "TemplateNorm").
+  std::string best_shot_measure;
   // Joining tracks across cameras into occupants
   double join_threshold = 0.35;  // template similarity to call two tracks the same person
   // Groups with no camera in common: mutual best partners above this are one person too
   // (occupants.hpp join_tracks); >= join_threshold disables it.
   double join_cross_threshold = 2;
+  // One camera's track broken in two: joined when one part's path continues into the other's
+  // within this many face widths (occupants.hpp JoinOptions); 0: off.
+  double join_motion_tolerance = 1.0;
+  int join_motion_max_gap = 30;            // frames between the parts, at most
+  double join_motion_min_similarity = -1;  // templates below this are never joined by motion
   // Ghosts
   bool ghost_windows = true;         // a face outside every window region is not an occupant
   bool ghost_motion = true;          // a face that does not move with the vehicle is not one

@@ -47,8 +47,10 @@ struct Seen {
   core::Face face;  // frame coordinates
   float cheap = 0;  // unified score of the cheap measures
   bool cheap_pass = false;
-  cv::Mat chip;  // 24x24 gray, zero mean unit norm (appearance change)
-  cv::Mat crop;  // BGR, may be released
+  float ied = 0;      // InterEyeDistance (cheap report), px; 0 when not assessed
+  float abs_yaw = 0;  // |HeadPoseYaw| (cheap report), degrees; 0 when not assessed
+  cv::Mat chip;       // 24x24 gray, zero mean unit norm (appearance change)
+  cv::Mat crop;       // BGR, may be released
   core::Face crop_face;
   int track = -1;
 };
@@ -180,6 +182,8 @@ struct LaneProcessor::Impl {
     topt.min_iou = config.track_iou;
     topt.appearance_weight = config.track_appearance;
     topt.max_gap = config.track_max_gap;
+    topt.motion_prior = config.track_motion_prior;
+    topt.single_max_gap = config.track_single_gap;
     Tracker tracker(camera, topt);
     vision::DetectOptions dopt;
     dopt.min_face = geo.min_face > 0 ? geo.min_face : config.min_face;
@@ -229,6 +233,9 @@ struct LaneProcessor::Impl {
         const auto rep = assessor.assess(frame.image, faces, i, quality::Scope::kCheap);
         s.cheap = float(rep.unified());
         s.cheap_pass = assessor.validate(rep, config.profile).passed;
+        if (const auto* m = rep.find("InterEyeDistance"); m && m->raw) s.ied = float(*m->raw);
+        if (const auto* m = rep.find("HeadPoseYaw"); m && m->raw)
+          s.abs_yaw = std::abs(float(*m->raw));
         s.chip = appearance_chip(frame.image, faces[i].box);
         make_crop(frame.image, s);
         run.seen.push_back(std::move(s));
@@ -430,7 +437,12 @@ struct LaneProcessor::Impl {
     std::vector<std::vector<float>> sim(kept.size(), std::vector<float>(kept.size(), -1.0f));
     for (std::size_t a = 0; a < kept.size(); ++a) {
       const Track& t = runs[kept[a].run].tracks[kept[a].track];
-      spans.push_back({runs[kept[a].run].camera, t.first_frame(), t.last_frame()});
+      const CameraRun& tr = runs[kept[a].run];
+      TrackSpan span{tr.camera, t.first_frame(), t.last_frame(), {}};
+      for (const auto& o : t.observations) {
+        span.points.push_back({o.frame, o.box.center().x, o.box.center().y, o.box.width()});
+      }
+      spans.push_back(std::move(span));
       for (std::size_t b = 0; b < a; ++b) {
         if (track_t[a] && track_t[b]) {
           // join_threshold is on the first model's scale (fr_feature cosine): for the fused
@@ -440,7 +452,13 @@ struct LaneProcessor::Impl {
         }
       }
     }
-    const auto groups = join_tracks(spans, sim, config.join_threshold, config.join_cross_threshold);
+    JoinOptions jo;
+    jo.threshold = config.join_threshold;
+    jo.cross_threshold = config.join_cross_threshold;
+    jo.motion_tolerance = config.join_motion_tolerance;
+    jo.motion_max_gap = config.join_motion_max_gap;
+    jo.motion_min_similarity = config.join_motion_min_similarity;
+    const auto groups = join_tracks(spans, sim, jo);
     // Per occupant: full assessment of the best few candidates, best passing shot wins.
     struct Choice {
       const Seen* seen = nullptr;
@@ -479,12 +497,17 @@ struct LaneProcessor::Impl {
       assessed[k].report = assessor.assess(s.crop, faces, 0, quality::Scope::kAll);
       assessed[k].profile = assessor.validate(assessed[k].report, config.profile);
     });
+    auto shot_score = [&](const quality::QualityReport& r) {
+      if (config.best_shot_measure.empty()) return r.unified();
+      const auto* m = r.find(config.best_shot_measure);
+      return m && m->component ? *m->component : -1.0;
+    };
     std::vector<std::optional<Choice>> chosen(groups.size());
     for (std::size_t k = 0; k < jobs.size(); ++k) {
       auto& c = chosen[jobs[k].occupant];
       const Choice& a = assessed[k];
       if (!c || (a.profile.passed && !c->profile.passed) ||
-          (a.profile.passed == c->profile.passed && a.report.unified() > c->report.unified())) {
+          (a.profile.passed == c->profile.passed && shot_score(a.report) > shot_score(c->report))) {
         c = a;
       }
     }
@@ -550,6 +573,21 @@ struct LaneProcessor::Impl {
             long(t.observations.size());
         for (const auto& o : t.observations) occ.sightings.push_back({run.camera, o.frame, o.box});
       }
+      // What the best-shot search had to choose from: every detection of the occupant, how
+      // many passed the profile on the cheap measures, the largest IED and smallest |yaw|.
+      std::size_t detections = 0, passing = 0;
+      float max_ied = 0, min_abs_yaw = 180;
+      for (const std::size_t i : groups[g]) {
+        const auto& run = runs[kept[i].run];
+        for (const auto& o : run.tracks[kept[i].track].observations) {
+          if (o.payload < 0) continue;
+          const Seen& s = run.seen[o.payload];
+          ++detections;
+          passing += s.cheap_pass;
+          max_ied = std::max(max_ied, s.ied);
+          min_abs_yaw = std::min(min_abs_yaw, s.abs_yaw);
+        }
+      }
       // The front-most row any camera places the person in (a camera that sees only one
       // row is the strongest evidence; see config/lane.toml).
       const int row = row_votes.empty() ? 1 : row_votes.begin()->first;
@@ -557,7 +595,12 @@ struct LaneProcessor::Impl {
                           {"row", row},
                           {"seat", seats[g]},
                           {"cameras", std::vector<std::string>(cams.begin(), cams.end())},
-                          {"frames_seen", frames_seen}};
+                          {"frames_seen", frames_seen},
+                          {"candidates",
+                           {{"detections", detections},
+                            {"passing_cheap", passing},
+                            {"max_ied", std::round(max_ied * 10) / 10},
+                            {"min_abs_yaw", std::round(min_abs_yaw * 10) / 10}}}};
       const auto& c = chosen[g];
       bool captured = false;
       if (c) {
@@ -689,6 +732,14 @@ LaneProcessor::LaneProcessor(const vision::FaceEngine& engine, const quality::As
     throw Error(ErrorKind::kConfig,
                 "lane config: quality profile '" + c.profile + "' is not in the quality config");
   }
+  if (!c.best_shot_measure.empty()) {
+    const auto& ms = assessor.config().measures;
+    if (std::none_of(ms.begin(), ms.end(),
+                     [&](const auto& m) { return m.name == c.best_shot_measure; })) {
+      throw Error(ErrorKind::kConfig, "lane config: best_shot_measure '" + c.best_shot_measure +
+                                          "' is not a measure of the quality config");
+    }
+  }
   const auto& rec = engine.recognizer();
   if (!c.calibration.empty()) {
     // A file, or a directory of <model>.toml files; the model id is checked.
@@ -792,7 +843,7 @@ std::vector<VehicleResult> LaneProcessor::process_stream(
       const Track& tr = runs[r].tracks[t];
       if (int(tr.observations.size()) < impl_->config.min_detections) continue;
       refs.push_back({r, t});
-      spans.push_back({runs[r].camera, tr.first_frame(), tr.last_frame()});
+      spans.push_back({runs[r].camera, tr.first_frame(), tr.last_frame(), {}});
     }
   }
   const double fps = runs.front().fps;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <opencv2/core/types.hpp>
 
 namespace laneface::capture {
 
@@ -26,9 +27,58 @@ std::vector<std::vector<std::size_t>> split_sessions(const std::vector<TrackSpan
   return out;
 }
 
+namespace {
+
+// Least-squares velocity (px per frame) of points [from, to); nullopt without two frames.
+std::optional<cv::Point2d> fit_velocity(const std::vector<TrackPoint>& p, std::size_t from,
+                                        std::size_t to) {
+  const double n = double(to - from);
+  if (to - from < 2) return std::nullopt;
+  double st = 0, sx = 0, sy = 0;
+  for (std::size_t i = from; i < to; ++i) st += double(p[i].frame), sx += p[i].x, sy += p[i].y;
+  const double mt = st / n;
+  double den = 0, nx = 0, ny = 0;
+  for (std::size_t i = from; i < to; ++i) {
+    const double dt = double(p[i].frame) - mt;
+    den += dt * dt, nx += dt * p[i].x, ny += dt * p[i].y;
+  }
+  if (den <= 0) return std::nullopt;
+  return cv::Point2d(nx / den, ny / den);
+}
+
+}  // namespace
+
+std::optional<double> continuation_error(const TrackSpan& a, const TrackSpan& b, std::size_t fit) {
+  if (a.camera != b.camera || a.points.empty() || b.points.empty()) return std::nullopt;
+  const TrackPoint& end = a.points.back();
+  const TrackPoint& start = b.points.front();
+  if (end.frame >= start.frame) return std::nullopt;
+  auto va =
+      fit_velocity(a.points, a.points.size() - std::min(fit, a.points.size()), a.points.size());
+  auto vb = fit_velocity(b.points, 0, std::min(fit, b.points.size()));
+  if (!va && !vb) return std::nullopt;
+  if (!va) va = vb;
+  if (!vb) vb = va;
+  const double half = double(start.frame - end.frame) / 2;
+  const double dx = (end.x + va->x * half) - (start.x - vb->x * half);
+  const double dy = (end.y + va->y * half) - (start.y - vb->y * half);
+  const double w = std::max(1.0, (double(end.w) + double(start.w)) / 2);
+  return std::hypot(dx, dy) / w;
+}
+
 std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& tracks,
                                                   const std::vector<std::vector<float>>& similarity,
                                                   double threshold, double cross_threshold) {
+  JoinOptions o;
+  o.threshold = threshold;
+  o.cross_threshold = cross_threshold;
+  return join_tracks(tracks, similarity, o);
+}
+
+std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& tracks,
+                                                  const std::vector<std::vector<float>>& similarity,
+                                                  const JoinOptions& options) {
+  const double threshold = options.threshold, cross_threshold = options.cross_threshold;
   const std::size_t n = tracks.size();
   std::vector<std::vector<std::size_t>> groups(n);
   for (std::size_t i = 0; i < n; ++i) groups[i] = {i};
@@ -52,6 +102,55 @@ std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& 
         if (blocked) continue;
         const double mean = sum / double(groups[a].size() * groups[b].size());
         if (mean > best) best = mean, ba = a, bb = b;
+      }
+    }
+    if (ba == n) break;
+    groups[ba].insert(groups[ba].end(), groups[bb].begin(), groups[bb].end());
+    std::sort(groups[ba].begin(), groups[ba].end());
+    groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
+  }
+  auto mean_similarity = [&](const std::vector<std::size_t>& a, const std::vector<std::size_t>& b) {
+    double sum = 0;
+    for (const std::size_t i : a) {
+      for (const std::size_t j : b) sum += similarity[i][j];
+    }
+    return sum / double(a.size() * b.size());
+  };
+  auto blocked = [&](const std::vector<std::size_t>& a, const std::vector<std::size_t>& b) {
+    for (const std::size_t i : a) {
+      for (const std::size_t j : b) {
+        if (conflict(i, j)) return true;
+      }
+    }
+    return false;
+  };
+  // Motion pass: one camera's track broken in two (an occlusion, a missed stretch) is joined
+  // where one part's path continues into the other's, best continuation first.
+  while (options.motion_tolerance > 0) {
+    double best = options.motion_tolerance;
+    std::size_t ba = n, bb = n;
+    for (std::size_t a = 0; a < groups.size(); ++a) {
+      for (std::size_t b = 0; b < groups.size(); ++b) {
+        if (a == b) continue;
+        std::optional<double> err;
+        for (const std::size_t i : groups[a]) {
+          for (const std::size_t j : groups[b]) {
+            const TrackSpan &ti = tracks[i], &tj = tracks[j];
+            if (ti.points.empty() || tj.points.empty() ||
+                tj.points.front().frame - ti.points.back().frame > options.motion_max_gap) {
+              continue;
+            }
+            const float wa = ti.points.back().w, wb = tj.points.front().w;
+            if (std::max(wa, wb) > 1.5f * std::min(wa, wb)) continue;
+            const auto e = continuation_error(ti, tj);
+            if (e && (!err || *e < *err)) err = e;
+          }
+        }
+        if (!err || *err >= best || blocked(groups[a], groups[b]) ||
+            mean_similarity(groups[a], groups[b]) < options.motion_min_similarity) {
+          continue;
+        }
+        best = *err, ba = std::min(a, b), bb = std::max(a, b);
       }
     }
     if (ba == n) break;

@@ -3,17 +3,33 @@
 // the stream), tracks joined across cameras into people, and each person's seat row. Pure
 // functions over summaries, so they are unit-tested without models.
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "capture/lane_config.hpp"
 
 namespace laneface::capture {
 
+// One observation of a track: the face box centre and width, frame pixels.
+struct TrackPoint {
+  long frame = 0;
+  float x = 0, y = 0, w = 0;
+};
+
 // What joining and session splitting need to know of a track.
 struct TrackSpan {
+  TrackSpan() = default;
+  TrackSpan(std::string camera_id, long first_frame, long last_frame,
+            std::vector<TrackPoint> track_points = {})
+      : camera(std::move(camera_id)),
+        first(first_frame),
+        last(last_frame),
+        points(std::move(track_points)) {}
   std::string camera;
-  long first = 0, last = 0;  // frames on the lane clock (inclusive)
+  long first = 0, last = 0;        // frames on the lane clock (inclusive)
+  std::vector<TrackPoint> points;  // frame order; empty: no geometry (appearance only)
 };
 
 // Groups of track indices whose presence intervals (over all cameras) are separated by more
@@ -34,6 +50,32 @@ std::vector<std::vector<std::size_t>> split_sessions(const std::vector<TrackSpan
 std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& tracks,
                                                   const std::vector<std::vector<float>>& similarity,
                                                   double threshold, double cross_threshold = 2);
+
+// How tracks become people (join_tracks below; config/lane.toml [lane] join_* keys).
+struct JoinOptions {
+  double threshold = 0.35;  // mean template similarity to join two groups (any cameras)
+  // Groups with no camera in common: mutual best partners above this; >= threshold: off.
+  double cross_threshold = 2;
+  // Same camera, one track ending before the other starts: joined when each track's path,
+  // carried on at its own end velocity for half the gap, meets the other's within this many
+  // face widths (and the widths differ by less than 1.5x); 0: off. Applied after the template
+  // pass, before the cross-camera pass.
+  double motion_tolerance = 0;
+  long motion_max_gap = 30;           // frames between the two tracks, at most
+  double motion_min_similarity = -1;  // templates less similar than this are never joined so
+};
+
+// Where track `b` would be if it continued track `a` (same camera, `a` ends before `b`
+// starts): the distance in face widths between a's path carried forward and b's carried
+// back, each at its own end velocity (least squares over up to `fit` points; a track with one
+// point takes the other's velocity) to the middle of the gap. nullopt when they are on
+// different cameras, overlap in time, have no points or neither has a velocity.
+std::optional<double> continuation_error(const TrackSpan& a, const TrackSpan& b,
+                                         std::size_t fit = 6);
+
+std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& tracks,
+                                                  const std::vector<std::vector<float>>& similarity,
+                                                  const JoinOptions& options);
 
 // The seat row of a face of this width seen by this camera: the first of its rows when
 // row_widths is empty or the face is at least row_widths[0] wide, the next when at least

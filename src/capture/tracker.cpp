@@ -38,17 +38,34 @@ float histogram_similarity(const std::vector<float>& a, const std::vector<float>
 Tracker::Tracker(std::string camera, TrackerOptions options)
     : camera_(std::move(camera)), options_(options) {}
 
-core::Box Tracker::predict(const Track& t, long frame) const {
-  const auto& last = t.observations.back();
-  // Velocity from the last few observations (recent motion).
-  cv::Point2f v{0, 0};
+namespace {
+
+// Velocity from the last few observations (recent motion), px per frame; nullopt with fewer
+// than two observations.
+std::optional<cv::Point2f> recent_velocity(const Track& t) {
   const std::size_t n = t.observations.size();
-  if (n >= 2) {
-    const auto& a = t.observations[n >= 4 ? n - 4 : 0];
-    const float dt = float(last.frame - a.frame);
-    if (dt > 0) {
-      v = (last.box.center() - a.box.center()) * (1.0f / dt);
-    }
+  if (n < 2) return std::nullopt;
+  const auto& last = t.observations.back();
+  const auto& a = t.observations[n >= 4 ? n - 4 : 0];
+  const float dt = float(last.frame - a.frame);
+  if (dt <= 0) return std::nullopt;
+  return (last.box.center() - a.box.center()) * (1.0f / dt);
+}
+
+float median(std::vector<float> v) {
+  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+core::Box Tracker::predict(const Track& t, long frame, const cv::Point2f* prior) const {
+  const auto& last = t.observations.back();
+  cv::Point2f v{0, 0};
+  if (const auto own = recent_velocity(t)) {
+    v = *own;
+  } else if (prior) {
+    v = *prior * last.box.width();
   }
   const float dt = float(frame - last.frame);
   core::Box b = last.box;
@@ -60,11 +77,27 @@ void Tracker::update(long frame, const std::vector<Detection>& detections) {
   // End tracks that have not been seen for too long.
   std::erase_if(active_,
                 [&](std::size_t i) { return frame - tracks_[i].last_frame() > options_.max_gap; });
+  // The camera's motion: median velocity (face widths per frame) of the tracks that have one.
+  std::optional<cv::Point2f> prior;
+  if (options_.motion_prior) {
+    std::vector<float> vx, vy;
+    for (const std::size_t i : active_) {
+      if (const auto v = recent_velocity(tracks_[i])) {
+        const float w = std::max(1.0f, tracks_[i].observations.back().box.width());
+        vx.push_back(v->x / w), vy.push_back(v->y / w);
+      }
+    }
+    if (!vx.empty()) prior = cv::Point2f(median(vx), median(vy));
+  }
   // Score every (track, detection) pair; greedy assignment by score.
   std::vector<std::tuple<float, std::size_t, std::size_t>> pairs;
   for (std::size_t a = 0; a < active_.size(); ++a) {
     const Track& t = tracks_[active_[a]];
-    const core::Box p = predict(t, frame);
+    if (options_.single_max_gap > 0 && t.observations.size() == 1 &&
+        frame - t.last_frame() > options_.single_max_gap) {
+      continue;
+    }
+    const core::Box p = predict(t, frame, prior ? &*prior : nullptr);
     for (std::size_t d = 0; d < detections.size(); ++d) {
       const core::Box& b = detections[d].box;
       float s = core::iou(p, b);

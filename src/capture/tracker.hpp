@@ -44,6 +44,15 @@ struct TrackerOptions {
   float min_iou = 0.15f;           // predicted box vs detection, below: no link (unless close)
   float appearance_weight = 0.3f;  // added to the IoU score: weight x histogram intersection
   int max_gap = 8;                 // frames without detection before a track ends
+  // A track seen once has no velocity of its own: predict it moving with the camera's other
+  // tracks (their median velocity in face widths per frame, times its width) instead of
+  // standing still. Without it, in a side camera where the vehicle's faces pass one after
+  // another along the same path, a face missed for a few frames is replaced by the next
+  // person arriving where it was, and one track strings several people together.
+  bool motion_prior = false;
+  // A track seen once links a detection at most this many frames later (its motion is
+  // unknown, so after a longer gap the face at its place may be the next person); 0: max_gap.
+  int single_max_gap = 0;
 };
 
 class Tracker {
@@ -56,7 +65,7 @@ class Tracker {
   const std::vector<Track>& tracks() const { return tracks_; }
 
  private:
-  core::Box predict(const Track& t, long frame) const;
+  core::Box predict(const Track& t, long frame, const cv::Point2f* prior) const;
   std::string camera_;
   TrackerOptions options_;
   std::vector<Track> tracks_;
