@@ -1,9 +1,11 @@
 #include "quality/template_head.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
 #include "core/error.hpp"
+#include "vision/recognizer.hpp"
 
 namespace laneface::quality {
 
@@ -59,23 +61,15 @@ nlohmann::json TemplateHead::to_json() const {
 }
 
 std::vector<float> mirrored_template(std::span<const float> plain, std::span<const float> mirror) {
-  if (plain.empty() || plain.size() != mirror.size()) return {};
-  double na = 0, nb = 0;
-  for (std::size_t i = 0; i < plain.size(); ++i) {
-    na += double(plain[i]) * plain[i];
-    nb += double(mirror[i]) * mirror[i];
-  }
-  if (!(na > 0 && nb > 0)) return {};
-  const float ia = static_cast<float>(1.0 / std::sqrt(na)),
-              ib = static_cast<float>(1.0 / std::sqrt(nb));
-  std::vector<float> t(plain.size());
-  double n = 0;
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    t[i] = plain[i] * ia + mirror[i] * ib;
-    n += double(t[i]) * t[i];
-  }
-  const float inv = static_cast<float>(1.0 / std::sqrt(n));
-  for (float& v : t) v *= inv;
+  const auto nonzero = [](std::span<const float> v) {
+    return std::any_of(v.begin(), v.end(), [](float x) { return x != 0; });
+  };
+  if (plain.empty() || plain.size() != mirror.size() || !nonzero(plain) || !nonzero(mirror))
+    return {};
+  std::vector<float> t(plain.size(), 0.0f);
+  vision::add_l2_normalised(t, plain);
+  vision::add_l2_normalised(t, mirror);
+  vision::normalise_l2(t);
   return t;
 }
 

@@ -27,8 +27,9 @@ struct TemplateHead {
 };
 
 // The template the head reads, as the matcher computes it with mirroring on
-// (vision::ArcFaceRecognizer): the L2-normalised sum of the L2-normalised embeddings of the
-// aligned chip and of its mirror image. Empty when either is empty or zero.
+// (vision::ArcFaceRecognizer, through vision::add_l2_normalised / normalise_l2): the
+// L2-normalised sum of the L2-normalised embeddings of the aligned chip and of its mirror
+// image. Empty when either is empty or zero.
 std::vector<float> mirrored_template(std::span<const float> plain, std::span<const float> mirror);
 
 }  // namespace laneface::quality

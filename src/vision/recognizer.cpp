@@ -47,19 +47,26 @@ core::Template ArcFaceRecognizer::embed(const cv::Mat& bgr, const core::Face& fa
                         spec.file + ": embedding has " + std::to_string(out.total()) +
                             " values, manifest says " + std::to_string(size_));
     }
-    const float* p = out.ptr<float>();
-    double norm = 0;
-    for (std::size_t i = 0; i < size_; ++i) norm += double(p[i]) * p[i];
-    const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.0f;
-    for (std::size_t i = 0; i < size_; ++i) t.values[i] += p[i] * inv;
+    add_l2_normalised(t.values, std::span<const float>(out.ptr<float>(), size_));
   }
+  normalise_l2(t.values);
+  return t;
+}
+
+void add_l2_normalised(std::span<float> t, std::span<const float> v) {
   double norm = 0;
-  for (float v : t.values) norm += double(v) * v;
+  for (const float x : v) norm += double(x) * x;
+  const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.0f;
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] += v[i] * inv;
+}
+
+void normalise_l2(std::span<float> t) {
+  double norm = 0;
+  for (const float v : t) norm += double(v) * v;
   if (norm > 0) {
     const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-    for (float& v : t.values) v *= inv;
+    for (float& v : t) v *= inv;
   }
-  return t;
 }
 
 double ArcFaceRecognizer::compare(const core::Template& a, const core::Template& b) const {

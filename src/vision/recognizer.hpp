@@ -4,6 +4,7 @@
 // callers hold a Recognizer and never a concrete model.
 #include <memory>
 #include <opencv2/core.hpp>
+#include <span>
 #include <string>
 
 #include "core/types.hpp"
@@ -50,6 +51,12 @@ class ArcFaceRecognizer final : public Recognizer {
   std::size_t size_;
   double threshold_;
 };
+
+// How an ArcFace template is made from its embeddings (the chip's and, with mirroring, its
+// mirror image's): each is added L2-normalised, `t += v / |v|` (nothing when v is zero;
+// t.size() == v.size()), then the sum is L2-normalised (`normalise_l2`, nothing when zero).
+void add_l2_normalised(std::span<float> t, std::span<const float> v);
+void normalise_l2(std::span<float> t);
 
 // Cosine similarity of two equal-length vectors; the vectors need not be normalised.
 double cosine_similarity(const std::vector<float>& a, const std::vector<float>& b);
