@@ -504,7 +504,7 @@ struct Service::Impl {
           throw RequestError(400, "camera part names may hold only letters, digits, '_' and '-'");
         }
         auto ext = std::filesystem::path(file.filename).extension().string();
-        ext = "." + safe_name(ext.empty() ? "avi" : ext.substr(1));
+        ext = std::string(".") + safe_name(ext.empty() ? "avi" : ext.substr(1));
         const auto path = folder / (camera + ext);
         std::ofstream(path, std::ios::binary)
             .write(file.content.data(), static_cast<std::streamsize>(file.content.size()));
@@ -541,7 +541,7 @@ struct Service::Impl {
     auto first = std::make_shared<bool>(true);
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, sub, keepalive, first](std::size_t, httplib::DataSink& sink) {
+        [sub, keepalive, first](std::size_t, httplib::DataSink& sink) {
           if (*first) {
             *first = false;
             const std::string hello = "retry: 2000\n: connected\n\n";

@@ -118,7 +118,9 @@ Manifest Manifest::load(const std::filesystem::path& path) {
     if (const auto* params = (*t)["params"].as_table()) {
       for (const auto& [pk, pv] : *params) {
         const auto d = pv.value<double>();
-        if (!d) bad(path, where + ".params", "'" + std::string(pk.str()) + "' must be a number");
+        if (!d)
+          bad(path, where + ".params",
+              std::string("'") + std::string(pk.str()) + "' must be a number");
         s.params.emplace(std::string(pk.str()), *d);
       }
     }

@@ -60,7 +60,9 @@ TEST(LaneCapture, EasyTenVehiclesEndToEnd) {
   EXPECT_GE(c["occupant_count_accuracy"].get<double>(), 0.60);
   EXPECT_LE(c["ghost_rate"].get<double>(), 0.05);
   const auto& few = r["identification"]["captured_1_few"];
-  if (few["mated"].get<int>() > 0) EXPECT_GE(few["tir"].get<double>(), 0.75);
+  if (few["mated"].get<int>() > 0) {
+    EXPECT_GE(few["tir"].get<double>(), 0.75);
+  }
   EXPECT_GT(r["speed"]["real_time_factor"].get<double>(), 0.0);
   // The loss breakdown accounts for every occupant not captured.
   long lost = 0;

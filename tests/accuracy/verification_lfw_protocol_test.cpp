@@ -11,7 +11,9 @@ namespace lt = laneface::test;
 TEST(LfwAccuracy, MeetsTheFaceEngineBars) {
   LANEFACE_REQUIRE_MODELS();
   LANEFACE_REQUIRE_DATA("lfw/pairs.txt");
-  const laneface::vision::FaceEngine engine({.manifest = lt::manifest_path()});
+  laneface::vision::EngineOptions options;
+  options.manifest = lt::manifest_path();
+  const laneface::vision::FaceEngine engine(options);
   laneface::eval::LfwOptions o;
   o.data = *lt::data_root() / "lfw";
   o.threads = 2;

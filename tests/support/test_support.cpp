@@ -43,9 +43,12 @@ const vision::FaceEngine& shared_engine(const std::string& recognizer) {
   static std::map<std::string, std::unique_ptr<vision::FaceEngine>> engines;
   std::lock_guard lock(mutex);
   auto& e = engines[recognizer];
-  if (!e)
-    e = std::make_unique<vision::FaceEngine>(
-        vision::EngineOptions{.manifest = manifest_path(), .recognizer = recognizer});
+  if (!e) {
+    vision::EngineOptions options;
+    options.manifest = manifest_path();
+    options.recognizer = recognizer;
+    e = std::make_unique<vision::FaceEngine>(options);
+  }
   return *e;
 }
 

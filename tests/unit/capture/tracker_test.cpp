@@ -38,9 +38,9 @@ TEST(Tracker, FastFaceWithoutOverlapStillLinksAndGapEndsTrack) {
   Tracker t("side", o);
   // 15 px/frame with 60 px boxes, stride 3: 45 px per step, IoU 0.14 with the last box; the
   // close-centre rule links the second detection, the prediction the later ones.
-  for (long f = 0; f <= 12; f += 3) t.update(f, {{box_at(100 + 15.0f * f, 200, 60), 0.9f}});
+  for (long f = 0; f <= 12; f += 3) t.update(f, {{box_at(100 + 15.0f * f, 200, 60), 0.9f, {}, -1}});
   // A gap of 10 frames: a new track.
-  t.update(22, {{box_at(100 + 15.0f * 22, 200, 60), 0.9f}});
+  t.update(22, {{box_at(100 + 15.0f * 22, 200, 60), 0.9f, {}, -1}});
   const auto tracks = t.finish();
   ASSERT_EQ(tracks.size(), 2u);
   EXPECT_EQ(tracks[0].observations.size(), 5u);

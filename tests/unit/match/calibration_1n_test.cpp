@@ -94,7 +94,7 @@ TEST(Calibration1N, PortThresholdIsNeverBelowTheOneToFewThreshold) {
   // FPIR 1e-2 at N = 1 is FMR 1e-2, a lower threshold than FMR 1e-4: 1:N keeps 1:few's.
   const auto c = lm::fit_calibration("m", normal_scores(200000, 3), 1e-4, "N(0,1)", 1e-2);
   EXPECT_DOUBLE_EQ(c.port_threshold(1), c.threshold);
-  lm::Calibration no_curve{"m", 1e-4, 0.4, 10000, "old file"};
+  lm::Calibration no_curve{"m", 1e-4, 0.4, 10000, "old file", lm::kDefaultTargetFpir, {}};
   EXPECT_DOUBLE_EQ(no_curve.port_threshold(1000000), 0.4);
   EXPECT_FALSE(no_curve.port_extrapolated(1000000));
 }
@@ -217,8 +217,9 @@ TEST(FusedIndex, RanksAndScoresLikeTheFusedCompare) {
     ASSERT_EQ(hits.size(), 5u);
     for (std::size_t k = 0; k < hits.size(); ++k) {
       EXPECT_NEAR(hits[k].score, truth[k].first, 1e-3) << q << " " << k;
-      if (truth[k].first - (k + 1 < truth.size() ? truth[k + 1].first : -1e9) > 1e-3)
+      if (truth[k].first - (k + 1 < truth.size() ? truth[k + 1].first : -1e9) > 1e-3) {
         EXPECT_EQ(hits[k].id, truth[k].second) << q << " " << k;
+      }
     }
   }
   // Removal keeps the rest searchable (the last row moves into the hole).

@@ -33,7 +33,7 @@ Template unit_template(unsigned seed, const std::string& model = "fr_feature") {
 }
 
 lm::Calibration calibration(double threshold) {
-  return {"fr_feature", 1e-4, threshold, 10000, "test"};
+  return {"fr_feature", 1e-4, threshold, 10000, "test", lm::kDefaultTargetFpir, {}};
 }
 
 }  // namespace

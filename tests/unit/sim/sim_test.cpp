@@ -215,7 +215,8 @@ class SimLane : public ::testing::Test {
     csv << "image,identity\n";
     for (int id = 0; id < 6; ++id) {
       for (int k = 0; k < 3; ++k) {
-        const std::string name = "p" + std::to_string(id) + "_" + std::to_string(k) + ".png";
+        const std::string name =
+            std::string("p") + std::to_string(id) + "_" + std::to_string(k) + ".png";
         cv::imwrite((root_ / "faces" / name).string(),
                     cv::Mat(64, 64, CV_8UC3, cv::Scalar(40 * id, 80 * k, 200)));
         csv << name << "," << (100 + id) << "\n";
