@@ -169,7 +169,8 @@ void register_quality_commands(CLI::App& app, Globals& globals, int& exit_code) 
                   "calibration half: cv (choose the method by 5-fold cross-validation over the "
                   "calibration identities, then fit it on the whole half), none (report the "
                   "configured scores only), or WEIGHTS/MAPPINGS/MEAN: WEIGHTS logistic, score, "
-                  "descent or logistic+descent; MAPPINGS configured, span99, span50, span25 or "
+                  "descent, logistic+descent or logistic+tail; MAPPINGS configured, span99, "
+                  "span50, span25 or "
                   "sigmoid; MEAN arithmetic, geometric or harmonic")
       ->capture_default_str();
   auto cache = std::make_shared<std::string>();

@@ -38,14 +38,16 @@ struct EdcOptions {
   double fmr = 1e-3;
   // How the unified scores (all measures, and the cheap gate) are fitted on the calibration
   // half: "cv" chooses the method by 5-fold cross-validation over the calibration identities
-  // (objective: mean FNMR at 5-30 % discard on the held-out fold), then fits it on the whole
-  // half; "none" fits nothing and reports the configured scores; or one method by name,
-  // "<weights>/<mappings>/<mean>": weights logistic (regression of mated-comparison failures
-  // at the threshold), score (least squares of the mean mated score), descent (on the EDC
-  // objective) or logistic+descent; mappings configured, span99/span50/span25 (linear from the
-  // 1st to the 99th/50th/25th percentile of the calibration values, in the configured
-  // direction) or sigmoid (univariate logistic fit); mean arithmetic, geometric or harmonic
-  // (the unified score's power mean, quality::power_mean).
+  // (objective: mean FNMR at 5-30 % discard on the held-out fold; preferred: methods below
+  // every single measure at 10 % and 20 % by edc_fit::kCvMargin, see edc_fit::choose_method),
+  // then fits it on the whole half; "none" fits nothing and reports the configured scores; or
+  // one method by name, "<weights>/<mappings>/<mean>": weights logistic (regression of
+  // mated-comparison failures at the threshold), score (least squares of the mean mated
+  // score), descent (on the EDC objective), logistic+descent, or logistic+tail (descent on
+  // the mean FNMR at 5-20 % discard, the low-quality tail, from the logistic weights); mappings
+  // configured, span99/span50/span25 (linear from the 1st to the 99th/50th/25th percentile of the
+  // calibration values, in the configured direction) or sigmoid (univariate logistic fit); mean
+  // arithmetic, geometric or harmonic (the unified score's power mean, quality::power_mean).
   std::string fit = "cv";
   // With a fit and the learned measure TemplateQualityHead configured: write its head, refitted
   // on the calibration half, to this file (JSON, as config/quality_head.json). Empty: none.
