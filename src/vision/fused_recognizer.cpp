@@ -111,6 +111,24 @@ core::Template FusedRecognizer::embed(const cv::Mat& bgr, const core::Face& face
   return t;
 }
 
+core::Template FusedRecognizer::fuse(std::span<const core::Template> shots) const {
+  if (shots.empty()) {
+    throw Error(ErrorKind::kInvalidInput, "fuse: no templates to fuse for '" + id_ + "'");
+  }
+  std::vector<std::vector<core::Template>> by_part(parts_.size());
+  for (const auto& s : shots) {
+    auto split_parts = split(s);
+    for (std::size_t p = 0; p < parts_.size(); ++p) by_part[p].push_back(std::move(split_parts[p]));
+  }
+  core::Template t{id_, {}};
+  t.values.reserve(size_);
+  for (std::size_t p = 0; p < parts_.size(); ++p) {
+    const auto part = parts_[p]->fuse(by_part[p]);
+    t.values.insert(t.values.end(), part.values.begin(), part.values.end());
+  }
+  return t;
+}
+
 std::vector<core::Template> FusedRecognizer::split(const core::Template& fused) const {
   if (fused.model_id != id_ || fused.values.size() != size_) {
     throw Error(ErrorKind::kInvalidInput,

@@ -48,6 +48,8 @@ class FusedRecognizer final : public Recognizer {
   core::Template embed(const cv::Mat& bgr, const core::Face& face) const override;
   double compare(const core::Template& a, const core::Template& b) const override;
   double threshold() const override { return params_.threshold; }
+  // Each part's templates fused by that part (Recognizer::fuse), concatenated.
+  core::Template fuse(std::span<const core::Template> shots) const override;
 
   // Each part's score for two fused templates, in part order.
   std::vector<double> part_scores(const core::Template& a, const core::Template& b) const;

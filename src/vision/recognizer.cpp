@@ -53,6 +53,44 @@ core::Template ArcFaceRecognizer::embed(const cv::Mat& bgr, const core::Face& fa
   return t;
 }
 
+namespace {
+
+// Throws unless `shots` holds at least one template, each of `rec`'s model and size.
+void check_shots(const Recognizer& rec, std::span<const core::Template> shots) {
+  if (shots.empty()) {
+    throw core::Error(core::ErrorKind::kInvalidInput,
+                      "fuse: no templates to fuse for '" + rec.model_id() + "'");
+  }
+  for (const auto& t : shots) {
+    if (t.model_id != rec.model_id() || t.values.size() != rec.template_size()) {
+      throw core::Error(core::ErrorKind::kInvalidInput,
+                        "fuse: template of model '" + t.model_id + "' with " +
+                            std::to_string(t.values.size()) + " values cannot be fused by '" +
+                            rec.model_id() + "'");
+    }
+  }
+}
+
+}  // namespace
+
+core::Template Recognizer::fuse(std::span<const core::Template> shots) const {
+  check_shots(*this, shots);
+  core::Template t{model_id(), std::vector<float>(template_size(), 0.0f)};
+  for (const auto& s : shots) {
+    for (std::size_t i = 0; i < t.values.size(); ++i) t.values[i] += s.values[i];
+  }
+  for (float& v : t.values) v /= float(shots.size());
+  return t;
+}
+
+core::Template ArcFaceRecognizer::fuse(std::span<const core::Template> shots) const {
+  check_shots(*this, shots);
+  core::Template t{model_id(), std::vector<float>(size_, 0.0f)};
+  for (const auto& s : shots) add_l2_normalised(t.values, s.values);
+  normalise_l2(t.values);
+  return t;
+}
+
 void add_l2_normalised(std::span<float> t, std::span<const float> v) {
   double norm = 0;
   for (const float x : v) norm += double(x) * x;

@@ -25,6 +25,10 @@ class Recognizer {
   virtual double compare(const core::Template& a, const core::Template& b) const = 0;
   // The manifest's same/different threshold for compare().
   virtual double threshold() const = 0;
+  // One template from several templates of the same face (a multi-shot probe), comparable
+  // by compare(). Requires at least one template, each of this model and size; throws
+  // core::Error(kInvalidInput) otherwise. Default: the element-wise mean.
+  virtual core::Template fuse(std::span<const core::Template> shots) const;
 };
 
 struct EmbedOptions {
@@ -41,6 +45,9 @@ class ArcFaceRecognizer final : public Recognizer {
   core::Template embed(const cv::Mat& bgr, const core::Face& face) const override;
   double compare(const core::Template& a, const core::Template& b) const override;
   double threshold() const override { return threshold_; }
+  // As embed() fuses a chip and its mirror: each template added L2-normalised, the sum
+  // normalised (add_l2_normalised / normalise_l2).
+  core::Template fuse(std::span<const core::Template> shots) const override;
 
   // The aligned chip the model sees (for --draw and tests).
   cv::Mat chip(const cv::Mat& bgr, const core::Landmarks5& lm5) const;
