@@ -58,8 +58,11 @@ struct LaneFlags {
   int detect_stride = 0;
 };
 
-capture::LaneConfig load_config(const LaneFlags& f, const Globals& g) {
+capture::LaneConfig load_config(const LaneFlags& f, const Globals& g,
+                                const capture::LaneDirectory& lane) {
   auto c = capture::LaneConfig::load(f.config);
+  // The lane's own camera calibration (lane.json), when it has one, over the config's.
+  capture::apply_lane_calibration(c, lane.lane, (lane.dir / "lane.json").string());
   c.threads = g.threads;
   if (f.detect_stride > 0) c.detect_stride = f.detect_stride;
   return c;
@@ -89,7 +92,7 @@ void register_process(CLI::App& app, Globals& globals, int& exit_code) {
   cmd->callback([f, &globals, &exit_code] {
     const auto t0 = std::chrono::steady_clock::now();
     const auto lane = capture::read_lane_directory(f->lane_dir, !f->no_events);
-    const auto config = load_config(*f, globals);
+    const auto config = load_config(*f, globals, lane);
     const vision::FaceEngine engine(globals.engine_options());
     const quality::Assessor assessor(quality::QualityConfig::load(f->quality_config),
                                      quality::Assessor::load_models(engine.manifest()));
@@ -203,7 +206,7 @@ void register_bench_lane(CLI::App& app, Globals& globals, int& exit_code) {
       ->check(CLI::Range(1, 30));
   cmd->callback([f, &globals, &exit_code] {
     const auto lane = capture::read_lane_directory(f->lane_dir, true);
-    const auto config = load_config(*f, globals);
+    const auto config = load_config(*f, globals, lane);
     const vision::FaceEngine engine(globals.engine_options());
     const quality::Assessor assessor(quality::QualityConfig::load(f->quality_config),
                                      quality::Assessor::load_models(engine.manifest()));

@@ -1,5 +1,6 @@
 #include "capture/lane_config.hpp"
 
+#include <cmath>
 #include <cstdlib>
 
 #include "core/error.hpp"
@@ -98,11 +99,19 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
   r.num("candidates_per_track", c.candidates_per_track, 1, 100);
   r.num("full_candidates", c.full_candidates, 1, 100);
   r.str("best_shot_measure", c.best_shot_measure);
+  r.num("probe_shots", c.probe_shots, 1, 100);
+  r.num("probe_min_similarity", c.probe_min_similarity, -1, 1);
   r.num("join_threshold", c.join_threshold, -1, 1);
   r.num("join_cross_threshold", c.join_cross_threshold, -1, 2);
   r.num("join_motion_tolerance", c.join_motion_tolerance, 0, 100);
   r.num("join_motion_max_gap", c.join_motion_max_gap, 0, 100000);
   r.num("join_motion_min_similarity", c.join_motion_min_similarity, -1, 1);
+  r.num("join_geometry_threshold", c.join_geometry_threshold, 0, 1e6);
+  r.num("join_geometry_min_similarity", c.join_geometry_min_similarity, -1, 1);
+  r.num("geometry_face_m", c.geometry_face_m, 0.05, 0.5);
+  r.num("geometry_sigma_px", c.geometry_sigma_px, 0.1, 1000);
+  r.num("geometry_sigma_range", c.geometry_sigma_range, 0.001, 10);
+  r.flag("seat_geometry", c.seat_geometry);
   r.flag("ghost_windows", c.ghost_windows);
   r.flag("ghost_motion", c.ghost_motion);
   r.num("motion_tolerance", c.motion_tolerance, 0, 100);
@@ -160,10 +169,65 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
         cr.bad("side", "is \"driver\", \"passenger\" or \"front\"");
       }
       cr.num("centre_x", g.centre_x, 0, 1);
+      auto vec3 = [&](const char* key, cv::Vec3d& out) {
+        const auto* n = t->get(key);
+        if (!n) return;
+        const auto* a = n->as_array();
+        if (!a || a->size() != 3) cr.bad(key, "expects [x, y, z] in metres");
+        for (int i = 0; i < 3; ++i) {
+          const auto d = (*a)[std::size_t(i)].value<double>();
+          if (!d || !std::isfinite(*d)) cr.bad(key, "expects [x, y, z] in metres");
+          out[i] = *d;
+        }
+      };
+      vec3("position", g.position);
+      vec3("target", g.target);
+      cr.num("focal", g.focal, 0, 1e6);
+      cr.num("focal_width", g.focal_width, 1, 100000);
+      if (g.focal > 0 && cv::norm(g.target - g.position) < 1e-6) {
+        cr.bad("target", "must differ from position");
+      }
       c.cameras[name] = g;
     }
   }
   return c;
+}
+
+void apply_lane_calibration(LaneConfig& config, const nlohmann::json& lane_json,
+                            const std::string& where) {
+  if (!lane_json.is_object() || !lane_json.contains("cameras") ||
+      !lane_json["cameras"].is_array()) {
+    return;
+  }
+  for (const auto& cam : lane_json["cameras"]) {
+    if (!cam.is_object() || !cam.contains("calibration")) continue;
+    const std::string id = cam.value("id", std::string());
+    const auto& c = cam["calibration"];
+    auto bad = [&](const std::string& what) {
+      throw Error(ErrorKind::kInvalidInput, where + ": cameras." + id + ".calibration: " + what);
+    };
+    auto vec3 = [&](const char* key) {
+      if (!c.is_object() || !c.contains(key) || !c[key].is_array() || c[key].size() != 3) {
+        bad(std::string("\"") + key + "\" expects [x, y, z] in metres");
+      }
+      cv::Vec3d v;
+      for (int i = 0; i < 3; ++i) {
+        if (!c[key][std::size_t(i)].is_number()) bad(std::string(key) + ": not a number");
+        v[i] = c[key][std::size_t(i)].get<double>();
+      }
+      return v;
+    };
+    CameraGeometry& g = config.cameras[id];
+    g.position = vec3("position");
+    g.target = vec3("target");
+    if (!c.contains("focal") || !c["focal"].is_number() || !(c["focal"].get<double>() > 0)) {
+      bad("\"focal\" expects a positive number (px)");
+    }
+    g.focal = c["focal"].get<double>();
+    g.focal_width = c.value("width", lane_json.value("width", 1280));
+    if (g.focal_width <= 0) bad("\"width\" must be positive");
+    if (cv::norm(g.target - g.position) < 1e-6) bad("target must differ from position");
+  }
 }
 
 std::filesystem::path default_lane_config_path() {

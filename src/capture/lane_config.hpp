@@ -4,6 +4,7 @@
 // Every field has a default that `laneface bench lane` measured; the file overrides them.
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <opencv2/core/types.hpp>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ struct CameraGeometry {
   // front passenger). Empty: the camera gives no seat evidence.
   std::string side;
   double centre_x = 0.5;
+  // Calibration (capture/geometry.hpp), world metres (docs/sim.md "The scene"): the camera's
+  // position, a point it looks at, and its focal length in px for frames `focal_width` px
+  // wide (scaled to the actual width). focal 0: not calibrated (no geometric joining).
+  cv::Vec3d position{0, 0, 0}, target{0, 0, 0};
+  double focal = 0;
+  int focal_width = 1280;
 };
 
 struct LaneConfig {
@@ -47,10 +54,17 @@ struct LaneConfig {
   // Best shot
   std::string profile = "lane-capture";
   int candidates_per_track = 3;  // detections kept per track (ranked by the cheap score)
-  int full_candidates = 3;       // per occupant: full assessment + template on this many
+  int full_candidates = 6;       // per occupant: full assessment (+ template) on this many
   // Among an occupant's passing candidates the submitted one has the highest unified quality
   // score (empty) or the highest component of this measure (e.g. "TemplateNorm").
   std::string best_shot_measure;
+  // The probe submitted for matching: the templates of the occupant's best `probe_shots`
+  // passing candidates (in best-shot order) fused into one (vision::Recognizer::fuse); 1: the
+  // best shot's template alone. A candidate joins only when its template scores at least
+  // `probe_min_similarity` against the best shot's (a guard against another person's track;
+  // fr_feature cosine, as join_threshold; -1: all join).
+  int probe_shots = 3;
+  double probe_min_similarity = -1;
   // Joining tracks across cameras into occupants
   double join_threshold = 0.35;  // template similarity to call two tracks the same person
   // Groups with no camera in common: mutual best partners above this are one person too
@@ -61,6 +75,17 @@ struct LaneConfig {
   double join_motion_tolerance = 1.0;
   int join_motion_max_gap = 30;            // frames between the parts, at most
   double join_motion_min_similarity = -1;  // templates below this are never joined by motion
+  // Last, groups with no camera in common whose sightings fit one point fixed in the vehicle
+  // (calibrated cameras only) join when the misfit per sighting grows by less than this
+  // (occupants.hpp JoinOptions::geometry_threshold); 0: off.
+  double join_geometry_threshold = 8;
+  double join_geometry_min_similarity = -1;  // templates below this are never joined so
+  double geometry_face_m = 0.16;             // face (detector box) width prior, metres
+  double geometry_sigma_px = 6;              // sighting error across the ray, px
+  double geometry_sigma_range = 0.1;         // relative error of the range from face width
+  // Seats from each occupant's position in the vehicle (calibrated cameras; occupants.hpp
+  // estimate_seats_geometric) instead of face widths and frame positions.
+  bool seat_geometry = false;
   // Ghosts
   bool ghost_windows = true;         // a face outside every window region is not an occupant
   bool ghost_motion = true;          // a face that does not move with the vehicle is not one
@@ -86,6 +111,13 @@ struct LaneConfig {
   // the file and key for a bad value. Relative paths are taken from the file's folder.
   static LaneConfig load(const std::filesystem::path& path);
 };
+
+// A lane.json's per-camera "calibration" blocks (docs/lane-format.md) override the config's
+// camera calibration: {"position": [x, y, z], "target": [x, y, z], "focal": px, "width": px}.
+// Cameras without one keep the config's. Throws core::Error(kInvalidInput) naming `where` and
+// the camera for a malformed block.
+void apply_lane_calibration(LaneConfig& config, const nlohmann::json& lane_json,
+                            const std::string& where);
 
 // $LANEFACE_LANE_CONFIG, else the source tree's config/lane.toml.
 std::filesystem::path default_lane_config_path();

@@ -458,6 +458,21 @@ struct LaneProcessor::Impl {
     jo.motion_tolerance = config.join_motion_tolerance;
     jo.motion_max_gap = config.join_motion_max_gap;
     jo.motion_min_similarity = config.join_motion_min_similarity;
+    jo.geometry_threshold = config.join_geometry_threshold;
+    jo.geometry_min_similarity = config.join_geometry_min_similarity;
+    jo.geometry.face_m = config.geometry_face_m;
+    jo.geometry.sigma_px = config.geometry_sigma_px;
+    jo.geometry.sigma_range = config.geometry_sigma_range;
+    if (jo.geometry_threshold > 0 || config.seat_geometry) {
+      for (const CameraRun& run : runs) {
+        const CameraGeometry& g = config.camera(run.camera);
+        if (g.focal <= 0 || run.size.width <= 0) continue;
+        jo.cameras[run.camera] =
+            CameraPose::look_at(g.position, g.target, g.focal, {g.focal_width, run.size.height})
+                .scaled_to(run.size);
+        jo.geometry.fps = run.fps > 0 ? run.fps : jo.geometry.fps;
+      }
+    }
     const auto groups = join_tracks(spans, sim, jo);
     // Per occupant: full assessment of the best few candidates, best passing shot wins.
     struct Choice {
@@ -511,12 +526,42 @@ struct LaneProcessor::Impl {
         c = a;
       }
     }
-    // Templates of the captured occupants' best shots.
+    // Probes of the captured occupants: the best shot's template, fused with those of the next
+    // best passing candidates (probe_shots) that score at least probe_min_similarity with it.
+    // A candidate that was its track's best detection reuses the join's template.
+    std::vector<std::vector<const Choice*>> shots(groups.size());
+    for (std::size_t k = 0; k < jobs.size(); ++k) {
+      if (assessed[k].profile.passed) shots[jobs[k].occupant].push_back(&assessed[k]);
+    }
+    std::map<const Seen*, const core::Template*> known;
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      if (const Seen* s = best_seen(kept[i]); s && track_t[i]) known.emplace(s, &*track_t[i]);
+    }
+    const std::size_t max_shots = std::size_t(std::max(1, config.probe_shots));
     std::vector<std::optional<core::Template>> probes(groups.size());
+    std::vector<std::size_t> probe_count(groups.size(), 0);
     core::parallel_for(groups.size(), config.threads, [&](std::size_t g) {
-      if (chosen[g] && chosen[g]->profile.passed) {
-        probes[g] = engine.embed(chosen[g]->seen->crop, chosen[g]->seen->crop_face);
+      auto& mine = shots[g];
+      if (mine.empty()) return;
+      // The same order as the choice above: the chosen shot first.
+      std::stable_sort(mine.begin(), mine.end(), [&](const Choice* a, const Choice* b) {
+        return shot_score(a->report) > shot_score(b->report);
+      });
+      if (mine.size() > max_shots) mine.resize(max_shots);
+      std::vector<core::Template> ts;
+      for (const Choice* c : mine) {
+        const auto it = known.find(c->seen);
+        core::Template t =
+            it != known.end() ? *it->second : engine.embed(c->seen->crop, c->seen->crop_face);
+        if (!ts.empty() && config.probe_min_similarity > -1) {
+          const double sim =
+              fused ? fused->part_scores(ts.front(), t).front() : rec.compare(ts.front(), t);
+          if (sim < config.probe_min_similarity) continue;
+        }
+        ts.push_back(std::move(t));
       }
+      probe_count[g] = ts.size();
+      probes[g] = ts.size() == 1 ? std::move(ts.front()) : rec.fuse(ts);
     });
     // Decisions.
     std::vector<match::Decision> decisions(groups.size());
@@ -557,7 +602,11 @@ struct LaneProcessor::Impl {
       if (dn > 0) cues[g].driver_width = dw / double(dn);
       if (pn > 0) cues[g].passenger_width = pw / double(pn);
     }
-    const auto seats = estimate_seats(cues);
+    if (config.seat_geometry && !jo.cameras.empty()) {
+      const auto where = vehicle_positions(spans, groups, jo.cameras, jo.geometry);
+      for (std::size_t g = 0; g < groups.size(); ++g) cues[g].position = where[g];
+    }
+    const auto seats = config.seat_geometry ? estimate_seats_geometric(cues) : estimate_seats(cues);
     // JSON per occupant.
     for (std::size_t g = 0; g < groups.size(); ++g) {
       VehicleResult::Occupant occ;
@@ -590,7 +639,8 @@ struct LaneProcessor::Impl {
       }
       // The front-most row any camera places the person in (a camera that sees only one
       // row is the strongest evidence; see config/lane.toml).
-      const int row = row_votes.empty() ? 1 : row_votes.begin()->first;
+      const int row =
+          config.seat_geometry ? cues[g].row : (row_votes.empty() ? 1 : row_votes.begin()->first);
       nlohmann::json o = {{"occupant", g},
                           {"row", row},
                           {"seat", seats[g]},
@@ -616,6 +666,7 @@ struct LaneProcessor::Impl {
         o["profile"] = {{"passed", false}, {"failures", {"no image of this face was kept"}}};
       }
       o["captured"] = captured;
+      if (probe_count[g] > 0) o["probe_shots"] = probe_count[g];
       const auto& d = decisions[g];
       nlohmann::json m = {{"outcome", match::to_string(d.outcome)},
                           {"threshold", d.threshold},

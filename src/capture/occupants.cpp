@@ -46,6 +46,93 @@ std::optional<cv::Point2d> fit_velocity(const std::vector<TrackPoint>& p, std::s
   return cv::Point2d(nx / den, ny / den);
 }
 
+// The first frame any track was seen in (0 without points): the geometry's time origin.
+long earliest_frame(const std::vector<TrackSpan>& tracks) {
+  std::optional<long> first;
+  for (const TrackSpan& t : tracks) {
+    if (!t.points.empty() && (!first || t.points.front().frame < *first)) {
+      first = t.points.front().frame;
+    }
+  }
+  return first.value_or(0);
+}
+
+// The geometry pass of join_tracks (JoinOptions::geometry_threshold).
+void geometry_pass(const std::vector<TrackSpan>& tracks,
+                   const std::vector<std::vector<float>>& similarity, const JoinOptions& options,
+                   std::vector<std::vector<std::size_t>>& groups) {
+  const long origin = earliest_frame(tracks);
+  const auto speed = estimate_speed(tracks, options.cameras, origin, options.geometry);
+  if (!speed) return;
+  std::vector<std::vector<Constraint>> cons(tracks.size());
+  std::vector<bool> posed(tracks.size(), false);
+  for (std::size_t i = 0; i < tracks.size(); ++i) {
+    const auto it = options.cameras.find(tracks[i].camera);
+    if (it == options.cameras.end()) continue;
+    cons[i] = vehicle_constraints(tracks[i], it->second, *speed, origin, options.geometry);
+    posed[i] = !cons[i].empty();
+  }
+  auto gather = [&](const std::vector<std::size_t>& g, std::vector<Constraint>& out) {
+    for (const std::size_t i : g) out.insert(out.end(), cons[i].begin(), cons[i].end());
+  };
+  for (;;) {
+    const std::size_t m = groups.size();
+    std::vector<std::optional<double>> alone(m);
+    std::vector<bool> usable(m, true);
+    for (std::size_t a = 0; a < m; ++a) {
+      for (const std::size_t i : groups[a]) usable[a] = usable[a] && posed[i];
+      if (!usable[a]) continue;
+      std::vector<Constraint> c;
+      gather(groups[a], c);
+      if (const auto f = fit_position(c)) alone[a] = f->chi2;
+    }
+    // Growth of the misfit per sighting when a and b are one point.
+    std::vector<std::vector<double>> cost(m, std::vector<double>(m, -1));
+    for (std::size_t a = 0; a < m; ++a) {
+      if (!alone[a]) continue;
+      for (std::size_t b = a + 1; b < m; ++b) {
+        if (!alone[b]) continue;
+        bool shared = false;
+        double sum = 0;
+        for (const std::size_t i : groups[a]) {
+          for (const std::size_t j : groups[b]) {
+            shared = shared || tracks[i].camera == tracks[j].camera;
+            sum += similarity[i][j];
+          }
+        }
+        if (shared ||
+            sum / double(groups[a].size() * groups[b].size()) < options.geometry_min_similarity) {
+          continue;
+        }
+        std::vector<Constraint> c;
+        gather(groups[a], c);
+        gather(groups[b], c);
+        const auto f = fit_position(c);
+        if (!f) continue;
+        const double d = (f->chi2 - *alone[a] - *alone[b]) / double(f->n);
+        if (d < options.geometry_threshold) cost[a][b] = cost[b][a] = std::max(0.0, d);
+      }
+    }
+    auto partner = [&](std::size_t a) {
+      std::size_t best = m;
+      for (std::size_t b = 0; b < m; ++b) {
+        if (b != a && cost[a][b] >= 0 && (best == m || cost[a][b] < cost[a][best])) best = b;
+      }
+      return best;
+    };
+    std::size_t ba = m, bb = m;
+    double top = options.geometry_threshold;
+    for (std::size_t a = 0; a < m; ++a) {
+      const std::size_t b = partner(a);
+      if (b != m && b > a && partner(b) == a && cost[a][b] < top) top = cost[a][b], ba = a, bb = b;
+    }
+    if (ba == m) break;
+    groups[ba].insert(groups[ba].end(), groups[bb].begin(), groups[bb].end());
+    std::sort(groups[ba].begin(), groups[ba].end());
+    groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
+  }
+}
+
 }  // namespace
 
 std::optional<double> continuation_error(const TrackSpan& a, const TrackSpan& b, std::size_t fit) {
@@ -194,9 +281,37 @@ std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& 
     std::sort(groups[ba].begin(), groups[ba].end());
     groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
   }
+  if (options.geometry_threshold > 0 && groups.size() > 1) {
+    geometry_pass(tracks, similarity, options, groups);
+  }
   std::sort(groups.begin(), groups.end(),
             [](const auto& a, const auto& b) { return a.front() < b.front(); });
   return groups;
+}
+
+std::vector<std::optional<cv::Vec3d>> vehicle_positions(
+    const std::vector<TrackSpan>& tracks, const std::vector<std::vector<std::size_t>>& groups,
+    const std::map<std::string, CameraPose>& cameras, const GeometryOptions& options) {
+  std::vector<std::optional<cv::Vec3d>> out(groups.size());
+  const long origin = earliest_frame(tracks);
+  const auto speed = estimate_speed(tracks, cameras, origin, options);
+  if (!speed) return out;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    std::vector<Constraint> c;
+    bool posed = true;
+    for (const std::size_t i : groups[g]) {
+      const auto it = cameras.find(tracks[i].camera);
+      if (it == cameras.end()) {
+        posed = false;
+        break;
+      }
+      const auto more = vehicle_constraints(tracks[i], it->second, *speed, origin, options);
+      c.insert(c.end(), more.begin(), more.end());
+    }
+    if (!posed) continue;
+    if (const auto fit = fit_position(c)) out[g] = fit->point;
+  }
+  return out;
 }
 
 int estimate_row(const CameraGeometry& camera, double face_width) {
@@ -260,6 +375,35 @@ std::vector<std::string> estimate_seats(const std::vector<SeatCue>& occupants, b
     } else {
       out[i] = "middle";
     }
+  }
+  return out;
+}
+
+std::vector<std::string> estimate_seats_geometric(std::vector<SeatCue>& occupants, double row1_dx,
+                                                  double middle_y) {
+  std::vector<std::string> out = estimate_seats(occupants);
+  std::optional<double> front;
+  for (const SeatCue& c : occupants) {
+    if (c.position && (!front || (*c.position)[0] > *front)) front = (*c.position)[0];
+  }
+  if (!front) return out;
+  std::vector<std::size_t> row1;
+  for (std::size_t i = 0; i < occupants.size(); ++i) {
+    SeatCue& c = occupants[i];
+    if (!c.position) continue;
+    c.row = *front - (*c.position)[0] < row1_dx ? 1 : std::max(2, c.row);
+    const double y = (*c.position)[1];
+    if (c.row == 1) {
+      row1.push_back(i);
+    } else {
+      out[i] = y > middle_y ? "left" : (y < -middle_y ? "right" : "middle");
+    }
+  }
+  std::sort(row1.begin(), row1.end(), [&](std::size_t a, std::size_t b) {
+    return (*occupants[a].position)[1] > (*occupants[b].position)[1];
+  });
+  for (std::size_t k = 0; k < row1.size(); ++k) {
+    out[row1[k]] = k == 0 && (*occupants[row1[k]].position)[1] > 0 ? "driver" : "front_passenger";
   }
   return out;
 }

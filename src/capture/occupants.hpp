@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "capture/geometry.hpp"
 #include "capture/lane_config.hpp"
 
 namespace laneface::capture {
@@ -63,6 +64,15 @@ struct JoinOptions {
   double motion_tolerance = 0;
   long motion_max_gap = 30;           // frames between the two tracks, at most
   double motion_min_similarity = -1;  // templates less similar than this are never joined so
+  // Geometry pass, last: groups with no camera in common whose sightings fit one point fixed
+  // in the vehicle (geometry.hpp; the vehicle's speed estimated from all tracks) are joined,
+  // mutual best partners first, when the fit's misfit grows by less than this per sighting
+  // (chi² with options.geometry's errors) over fitting each group alone; 0: off. Only tracks
+  // of cameras in `cameras` take part.
+  double geometry_threshold = 0;
+  double geometry_min_similarity = -1;  // templates less similar than this never join so
+  std::map<std::string, CameraPose> cameras;
+  GeometryOptions geometry;
 };
 
 // Where track `b` would be if it continued track `a` (same camera, `a` ends before `b`
@@ -76,6 +86,14 @@ std::optional<double> continuation_error(const TrackSpan& a, const TrackSpan& b,
 std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& tracks,
                                                   const std::vector<std::vector<float>>& similarity,
                                                   const JoinOptions& options);
+
+// Each group's position in the vehicle's frame (metres; X forward, Y to the driver's side, Z
+// up; X relative to the other groups' only, the vehicle's place being unknown): the point
+// that fits its sightings best (geometry.hpp), the vehicle's speed estimated from all tracks.
+// nullopt for a group with a track of a camera without a pose, or when the speed is unknown.
+std::vector<std::optional<cv::Vec3d>> vehicle_positions(
+    const std::vector<TrackSpan>& tracks, const std::vector<std::vector<std::size_t>>& groups,
+    const std::map<std::string, CameraPose>& cameras, const GeometryOptions& options);
 
 // The seat row of a face of this width seen by this camera: the first of its rows when
 // row_widths is empty or the face is at least row_widths[0] wide, the next when at least
@@ -91,6 +109,8 @@ struct SeatCue {
   // Mean face width on the "driver" side cameras and on the "passenger" side cameras (px,
   // 0 when not seen): the near side of the vehicle looks larger.
   double driver_width = 0, passenger_width = 0;
+  // Position in the vehicle (vehicle_positions), when the cameras are calibrated.
+  std::optional<cv::Vec3d> position;
 };
 
 // Seat names as the simulator's ground truth: row 1 "driver" | "front_passenger"; rows 2-3
@@ -102,5 +122,13 @@ struct SeatCue {
 std::vector<std::string> estimate_seats(const std::vector<SeatCue>& occupants,
                                         bool driver_right = true, double side_ratio = 1.1,
                                         double middle_x = 0.04);
+
+// Seats from positions in the vehicle, for occupants that have one (the others as
+// estimate_seats): row 1 when within `row1_dx` m of the front-most occupant's X, else the
+// cue's row (at least 2); side from Y: row 1 the driver is the front-row occupant furthest
+// to the driver's side when Y > 0, rows 2-3 "left" above `middle_y`, "right" below -middle_y,
+// else "middle". Rows are written back into `occupants`.
+std::vector<std::string> estimate_seats_geometric(std::vector<SeatCue>& occupants,
+                                                  double row1_dx = 0.3, double middle_y = 0.1);
 
 }  // namespace laneface::capture

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "core/camera.hpp"
 #include "core/error.hpp"
 
 namespace laneface::sim {
@@ -80,14 +81,10 @@ Preset preset(const std::string& name) {
 
 Camera Camera::look_at(std::string id, cv::Vec3d pos, cv::Vec3d target, double focal,
                        cv::Size size) {
-  const cv::Vec3d fwd = cv::normalize(target - pos);
-  const cv::Vec3d right = cv::normalize(fwd.cross(cv::Vec3d(0, 0, 1)));
-  const cv::Vec3d down = fwd.cross(right);
   Camera c;
   c.id = std::move(id);
   c.pos = pos;
-  c.rot =
-      cv::Matx33d(right[0], right[1], right[2], down[0], down[1], down[2], fwd[0], fwd[1], fwd[2]);
+  c.rot = core::look_at_rotation(pos, target);
   c.focal = focal;
   c.size = size;
   return c;

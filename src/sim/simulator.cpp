@@ -31,7 +31,7 @@ namespace {
 constexpr int kCandidates = 6;  // photos per identity examined first
 
 std::string vehicle_id(std::size_t i) {
-  char buf[16];
+  char buf[24];  // "v" + up to 20 digits of a size_t
   std::snprintf(buf, sizeof buf, "v%04zu", i + 1);
   return buf;
 }
@@ -643,8 +643,22 @@ json Simulator::write(const std::function<void(std::size_t, std::size_t)>& progr
   });
   // lane.json last: its presence marks a complete lane.
   json cams = json::array();
-  for (const auto& c : renderer_->cameras())
-    cams.push_back({{"id", c.id}, {"file", c.id + ".avi"}});
+  for (const auto& c : renderer_->cameras()) {
+    // The exact (jittered) camera, as an installer's calibration (docs/lane-format.md): a
+    // target on the optical axis 5 m ahead reproduces the rotation (Camera::look_at).
+    const cv::Vec3d target = c.pos + 5.0 * cv::Vec3d(c.rot(2, 0), c.rot(2, 1), c.rot(2, 2));
+    auto v3 = [](const cv::Vec3d& v) {
+      return json::array({std::round(v[0] * 1e4) / 1e4, std::round(v[1] * 1e4) / 1e4,
+                          std::round(v[2] * 1e4) / 1e4});
+    };
+    cams.push_back({{"id", c.id},
+                    {"file", c.id + ".avi"},
+                    {"calibration",
+                     {{"position", v3(c.pos)},
+                      {"target", v3(target)},
+                      {"focal", std::round(c.focal * 100) / 100},
+                      {"width", c.size.width}}}});
+  }
   json vehicles = json::array();
   std::size_t occupants = 0, ghosts = 0, frames = 0, well = 0, not_enrolled = 0;
   for (std::size_t i = 0; i < vehicles_.size(); ++i) {

@@ -3,8 +3,10 @@
 // fixes the whole lane.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -291,6 +293,23 @@ TEST_F(SimLane, WritesTheLaneFormat) {
   EXPECT_EQ(lj["width"], 320);
   ASSERT_EQ(lj["cameras"].size(), 4u);
   ASSERT_EQ(lj["vehicles"].size(), 5u);
+  // Each camera's exact pose as a calibration block (docs/lane-format.md): within the lane's
+  // jitter of the nominal mounts, focal lengths scaled to the 320 px frames.
+  const std::map<std::string, std::pair<std::array<double, 3>, double>> nominal{
+      {"windshield", {{7.5, 0.3, 1.9}, 3400}},
+      {"driver_side", {{3.5, 3.4, 1.45}, 2300}},
+      {"passenger_side", {{3.5, -3.4, 1.45}, 2300}},
+      {"rear_side", {{2.5, 3.8, 2.0}, 2600}}};
+  for (const auto& c : lj["cameras"]) {
+    const auto& n = nominal.at(c["id"].get<std::string>());
+    const auto& cal = c.at("calibration");
+    EXPECT_EQ(cal["width"], 320);
+    EXPECT_NEAR(cal["focal"].get<double>(), n.second / 4, 100.0 / 4 + 0.01);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_NEAR(cal["position"][std::size_t(i)].get<double>(), n.first[std::size_t(i)],
+                  0.2 + 1e-4);
+    }
+  }
   double expect_start = 0;
   std::set<std::string> numbers;
   {
