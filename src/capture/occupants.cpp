@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <opencv2/core/types.hpp>
 
@@ -46,6 +47,55 @@ std::optional<cv::Point2d> fit_velocity(const std::vector<TrackPoint>& p, std::s
   return cv::Point2d(nx / den, ny / den);
 }
 
+// Group b joins group a (a < b): a keeps its tracks sorted, b is removed.
+void merge_groups(std::vector<std::vector<std::size_t>>& groups, std::size_t a, std::size_t b) {
+  groups[a].insert(groups[a].end(), groups[b].begin(), groups[b].end());
+  std::sort(groups[a].begin(), groups[a].end());
+  groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(b));
+}
+
+// Two groups of tracks: whether a camera saw tracks of both, and their mean template
+// similarity (average linkage).
+struct GroupPair {
+  bool shared_camera = false;
+  double mean_similarity = 0;
+};
+GroupPair compare_groups(const std::vector<TrackSpan>& tracks,
+                         const std::vector<std::vector<float>>& similarity,
+                         const std::vector<std::size_t>& a, const std::vector<std::size_t>& b) {
+  GroupPair p;
+  double sum = 0;
+  for (const std::size_t i : a) {
+    for (const std::size_t j : b) {
+      p.shared_camera = p.shared_camera || tracks[i].camera == tracks[j].camera;
+      sum += similarity[i][j];
+    }
+  }
+  p.mean_similarity = sum / double(a.size() * b.size());
+  return p;
+}
+
+// The pair (a < b) that are each other's best partner by `score` (higher is better; only
+// scores above `floor` count), the highest such pair first; nullopt when there is none.
+std::optional<std::pair<std::size_t, std::size_t>> mutual_best_pair(
+    const std::vector<std::vector<double>>& score, double floor) {
+  const std::size_t m = score.size();
+  auto partner = [&](std::size_t a) {
+    std::size_t best = m;
+    for (std::size_t b = 0; b < m; ++b) {
+      if (b != a && score[a][b] > floor && (best == m || score[a][b] > score[a][best])) best = b;
+    }
+    return best;
+  };
+  std::optional<std::pair<std::size_t, std::size_t>> out;
+  double top = floor;
+  for (std::size_t a = 0; a < m; ++a) {
+    const std::size_t b = partner(a);
+    if (b != m && b > a && partner(b) == a && score[a][b] > top) top = score[a][b], out = {a, b};
+  }
+  return out;
+}
+
 // The first frame any track was seen in (0 without points): the geometry's time origin.
 long earliest_frame(const std::vector<TrackSpan>& tracks) {
   std::optional<long> first;
@@ -86,50 +136,28 @@ void geometry_pass(const std::vector<TrackSpan>& tracks,
       gather(groups[a], c);
       if (const auto f = fit_position(c)) alone[a] = f->chi2;
     }
-    // Growth of the misfit per sighting when a and b are one point.
-    std::vector<std::vector<double>> cost(m, std::vector<double>(m, -1));
+    // Minus the growth of the misfit per sighting when a and b are one point (higher is
+    // better; -infinity: may not join).
+    std::vector<std::vector<double>> fit(
+        m, std::vector<double>(m, -std::numeric_limits<double>::infinity()));
     for (std::size_t a = 0; a < m; ++a) {
       if (!alone[a]) continue;
       for (std::size_t b = a + 1; b < m; ++b) {
         if (!alone[b]) continue;
-        bool shared = false;
-        double sum = 0;
-        for (const std::size_t i : groups[a]) {
-          for (const std::size_t j : groups[b]) {
-            shared = shared || tracks[i].camera == tracks[j].camera;
-            sum += similarity[i][j];
-          }
-        }
-        if (shared ||
-            sum / double(groups[a].size() * groups[b].size()) < options.geometry_min_similarity) {
-          continue;
-        }
+        const GroupPair p = compare_groups(tracks, similarity, groups[a], groups[b]);
+        if (p.shared_camera || p.mean_similarity < options.geometry_min_similarity) continue;
         std::vector<Constraint> c;
         gather(groups[a], c);
         gather(groups[b], c);
         const auto f = fit_position(c);
         if (!f) continue;
         const double d = (f->chi2 - *alone[a] - *alone[b]) / double(f->n);
-        if (d < options.geometry_threshold) cost[a][b] = cost[b][a] = std::max(0.0, d);
+        if (d < options.geometry_threshold) fit[a][b] = fit[b][a] = -std::max(0.0, d);
       }
     }
-    auto partner = [&](std::size_t a) {
-      std::size_t best = m;
-      for (std::size_t b = 0; b < m; ++b) {
-        if (b != a && cost[a][b] >= 0 && (best == m || cost[a][b] < cost[a][best])) best = b;
-      }
-      return best;
-    };
-    std::size_t ba = m, bb = m;
-    double top = options.geometry_threshold;
-    for (std::size_t a = 0; a < m; ++a) {
-      const std::size_t b = partner(a);
-      if (b != m && b > a && partner(b) == a && cost[a][b] < top) top = cost[a][b], ba = a, bb = b;
-    }
-    if (ba == m) break;
-    groups[ba].insert(groups[ba].end(), groups[bb].begin(), groups[bb].end());
-    std::sort(groups[ba].begin(), groups[ba].end());
-    groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
+    const auto pair = mutual_best_pair(fit, -options.geometry_threshold);
+    if (!pair) break;
+    merge_groups(groups, pair->first, pair->second);
   }
 }
 
@@ -192,16 +220,10 @@ std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& 
       }
     }
     if (ba == n) break;
-    groups[ba].insert(groups[ba].end(), groups[bb].begin(), groups[bb].end());
-    std::sort(groups[ba].begin(), groups[ba].end());
-    groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
+    merge_groups(groups, ba, bb);
   }
   auto mean_similarity = [&](const std::vector<std::size_t>& a, const std::vector<std::size_t>& b) {
-    double sum = 0;
-    for (const std::size_t i : a) {
-      for (const std::size_t j : b) sum += similarity[i][j];
-    }
-    return sum / double(a.size() * b.size());
+    return compare_groups(tracks, similarity, a, b).mean_similarity;
   };
   auto blocked = [&](const std::vector<std::size_t>& a, const std::vector<std::size_t>& b) {
     for (const std::size_t i : a) {
@@ -241,9 +263,7 @@ std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& 
       }
     }
     if (ba == n) break;
-    groups[ba].insert(groups[ba].end(), groups[bb].begin(), groups[bb].end());
-    std::sort(groups[ba].begin(), groups[ba].end());
-    groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
+    merge_groups(groups, ba, bb);
   }
   // Cross-camera pass: mutual best partners among groups with no camera in common.
   while (cross_threshold < threshold && groups.size() > 1) {
@@ -251,35 +271,13 @@ std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& 
     std::vector<std::vector<double>> mean(m, std::vector<double>(m, -2));
     for (std::size_t a = 0; a < m; ++a) {
       for (std::size_t b = a + 1; b < m; ++b) {
-        bool shared = false;
-        double sum = 0;
-        for (const std::size_t i : groups[a]) {
-          for (const std::size_t j : groups[b]) {
-            shared = shared || tracks[i].camera == tracks[j].camera;
-            sum += similarity[i][j];
-          }
-        }
-        if (!shared) mean[a][b] = mean[b][a] = sum / double(groups[a].size() * groups[b].size());
+        const GroupPair p = compare_groups(tracks, similarity, groups[a], groups[b]);
+        if (!p.shared_camera) mean[a][b] = mean[b][a] = p.mean_similarity;
       }
     }
-    auto partner = [&](std::size_t a) {
-      std::size_t best = m;
-      for (std::size_t b = 0; b < m; ++b) {
-        if (b != a && mean[a][b] > cross_threshold && (best == m || mean[a][b] > mean[a][best]))
-          best = b;
-      }
-      return best;
-    };
-    std::size_t ba = m, bb = m;
-    double top = cross_threshold;
-    for (std::size_t a = 0; a < m; ++a) {
-      const std::size_t b = partner(a);
-      if (b != m && b > a && partner(b) == a && mean[a][b] > top) top = mean[a][b], ba = a, bb = b;
-    }
-    if (ba == m) break;
-    groups[ba].insert(groups[ba].end(), groups[bb].begin(), groups[bb].end());
-    std::sort(groups[ba].begin(), groups[ba].end());
-    groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(bb));
+    const auto pair = mutual_best_pair(mean, cross_threshold);
+    if (!pair) break;
+    merge_groups(groups, pair->first, pair->second);
   }
   if (options.geometry_threshold > 0 && groups.size() > 1) {
     geometry_pass(tracks, similarity, options, groups);
