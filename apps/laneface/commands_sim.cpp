@@ -46,6 +46,10 @@ void register_sim_commands(CLI::App& app, Globals& globals, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--max-frames", o->max_frames, "longest vehicle pass, frames")
       ->capture_default_str();
+  cmd->add_option("--ghosts", o->ghost_probability,
+                  "share of vehicles with a poster, a phone screen or a bystander (default: the "
+                  "preset's)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--single-photo", o->single_photo,
                 "allow identities with one photo (the document portrait is then the same photo)");
   cmd->add_option("--lane", o->lane, "lane id")->capture_default_str();

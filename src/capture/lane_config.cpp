@@ -115,6 +115,8 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
   r.flag("ghost_windows", c.ghost_windows);
   r.flag("ghost_motion", c.ghost_motion);
   r.num("motion_tolerance", c.motion_tolerance, 0, 100);
+  r.flag("ghost_geometry", c.ghost_geometry);
+  r.num("ghost_geometry_margin", c.ghost_geometry_margin, 0, 1e6);
   r.flag("ghost_static", c.ghost_static);
   r.num("static_similarity", c.static_similarity, 0, 1);
   r.flag("liveness", c.liveness);

@@ -87,12 +87,16 @@ struct LaneConfig {
   // estimate_seats_geometric) instead of face widths and frame positions.
   bool seat_geometry = false;
   // Ghosts
-  bool ghost_windows = true;         // a face outside every window region is not an occupant
-  bool ghost_motion = true;          // a face that does not move with the vehicle is not one
-  double motion_tolerance = 0.5;     // |track velocity - vehicle velocity| / face width per s
-  bool ghost_static = true;          // a face that never changes (a printed photo) is not one
-  double static_similarity = 0.985;  // chip correlation above which two looks are "the same"
-  bool liveness = false;             // run the manifest's liveness model (role "liveness")
+  bool ghost_windows = true;      // a face outside every window region is not an occupant
+  bool ghost_motion = true;       // a face that does not move with the vehicle is not one
+  double motion_tolerance = 0.5;  // |track velocity - vehicle velocity| / face width per s
+  // A person whose sightings fit a point fixed in the world far better than one fixed in the
+  // moving vehicle (occupants.hpp still_groups; needs calibrated cameras) is not one.
+  bool ghost_geometry = true;
+  double ghost_geometry_margin = 20;  // chi² per sighting
+  bool ghost_static = true;           // a face that never changes (a printed photo) is not one
+  double static_similarity = 0.985;   // chip correlation above which two looks are "the same"
+  bool liveness = false;              // run the manifest's liveness model (role "liveness")
   double liveness_threshold = 0.5;
   // Sessions without sensor events: a gap of this long without faces ends a vehicle.
   double session_gap_s = 0.6;

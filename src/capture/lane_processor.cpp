@@ -378,6 +378,18 @@ struct LaneProcessor::Impl {
     std::size_t run, track;
   };
 
+  // A track taken for a ghost: in the result's "rejected" list, with its sightings.
+  static void reject(nlohmann::json& j, VehicleResult& result, const CameraRun& run, const Track& t,
+                     const std::string& why) {
+    j["rejected"].push_back({{"camera", run.camera},
+                             {"frames", {t.first_frame(), t.last_frame()}},
+                             {"box", box_json(t.observations[t.observations.size() / 2].box)},
+                             {"reason", why}});
+    std::vector<Sighting> s;
+    for (const auto& o : t.observations) s.push_back({run.camera, o.frame, o.box});
+    result.rejected.push_back(std::move(s));
+  }
+
   VehicleResult finish(const VehiclePass& pass, std::vector<CameraRun>& runs,
                        const std::vector<TrackRef>& refs, const Observer& observer) const {
     VehicleResult result;
@@ -407,13 +419,7 @@ struct LaneProcessor::Impl {
         continue;
       }
       if (auto why = ghost_reason(run, t, by_camera[r.run])) {
-        j["rejected"].push_back({{"camera", run.camera},
-                                 {"frames", {t.first_frame(), t.last_frame()}},
-                                 {"box", box_json(t.observations[t.observations.size() / 2].box)},
-                                 {"reason", *why}});
-        std::vector<Sighting> s;
-        for (const auto& o : t.observations) s.push_back({run.camera, o.frame, o.box});
-        result.rejected.push_back(std::move(s));
+        reject(j, result, run, t, *why);
         continue;
       }
       kept.push_back(r);
@@ -463,7 +469,7 @@ struct LaneProcessor::Impl {
     jo.geometry.face_m = config.geometry_face_m;
     jo.geometry.sigma_px = config.geometry_sigma_px;
     jo.geometry.sigma_range = config.geometry_sigma_range;
-    if (jo.geometry_threshold > 0 || config.seat_geometry) {
+    if (jo.geometry_threshold > 0 || config.seat_geometry || config.ghost_geometry) {
       for (const CameraRun& run : runs) {
         const CameraGeometry& g = config.camera(run.camera);
         if (g.focal <= 0 || run.size.width <= 0) continue;
@@ -473,7 +479,26 @@ struct LaneProcessor::Impl {
         jo.geometry.fps = run.fps > 0 ? run.fps : jo.geometry.fps;
       }
     }
-    const auto groups = join_tracks(spans, sim, jo);
+    auto groups = join_tracks(spans, sim, jo);
+    if (config.ghost_geometry && !jo.cameras.empty()) {
+      // A person standing still in the world while the vehicle moves is not in it.
+      const auto still =
+          still_groups(spans, groups, jo.cameras, jo.geometry, config.ghost_geometry_margin);
+      std::vector<std::vector<std::size_t>> moving;
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        if (!still[g]) {
+          moving.push_back(std::move(groups[g]));
+          continue;
+        }
+        for (const std::size_t i : groups[g]) {
+          const CameraRun& run = runs[kept[i].run];
+          const Track& t = run.tracks[kept[i].track];
+          reject(j, result, run, t,
+                 "stands still in the world while the vehicle moves (bystander)");
+        }
+      }
+      groups = std::move(moving);
+    }
     // Per occupant: full assessment of the best few candidates, best passing shot wins.
     struct Choice {
       const Seen* seen = nullptr;

@@ -287,6 +287,26 @@ std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& 
   return groups;
 }
 
+namespace {
+
+// A group's sightings as constraints for a vehicle moving `speed` m per frame; nullopt when a
+// track's camera has no pose.
+std::optional<std::vector<Constraint>> group_constraints(
+    const std::vector<TrackSpan>& tracks, const std::vector<std::size_t>& group,
+    const std::map<std::string, CameraPose>& cameras, double speed, long origin,
+    const GeometryOptions& options) {
+  std::vector<Constraint> c;
+  for (const std::size_t i : group) {
+    const auto it = cameras.find(tracks[i].camera);
+    if (it == cameras.end()) return std::nullopt;
+    const auto more = vehicle_constraints(tracks[i], it->second, speed, origin, options);
+    c.insert(c.end(), more.begin(), more.end());
+  }
+  return c;
+}
+
+}  // namespace
+
 std::vector<std::optional<cv::Vec3d>> vehicle_positions(
     const std::vector<TrackSpan>& tracks, const std::vector<std::vector<std::size_t>>& groups,
     const std::map<std::string, CameraPose>& cameras, const GeometryOptions& options) {
@@ -295,21 +315,37 @@ std::vector<std::optional<cv::Vec3d>> vehicle_positions(
   const auto speed = estimate_speed(tracks, cameras, origin, options);
   if (!speed) return out;
   for (std::size_t g = 0; g < groups.size(); ++g) {
-    std::vector<Constraint> c;
-    bool posed = true;
-    for (const std::size_t i : groups[g]) {
-      const auto it = cameras.find(tracks[i].camera);
-      if (it == cameras.end()) {
-        posed = false;
-        break;
-      }
-      const auto more = vehicle_constraints(tracks[i], it->second, *speed, origin, options);
-      c.insert(c.end(), more.begin(), more.end());
-    }
-    if (!posed) continue;
-    if (const auto fit = fit_position(c)) out[g] = fit->point;
+    const auto c = group_constraints(tracks, groups[g], cameras, *speed, origin, options);
+    if (!c) continue;
+    if (const auto fit = fit_position(*c)) out[g] = fit->point;
   }
   return out;
+}
+
+std::vector<bool> still_groups(const std::vector<TrackSpan>& tracks,
+                               const std::vector<std::vector<std::size_t>>& groups,
+                               const std::map<std::string, CameraPose>& cameras,
+                               const GeometryOptions& options, double margin) {
+  std::vector<bool> still(groups.size(), false);
+  const long origin = earliest_frame(tracks);
+  const auto speed = estimate_speed(tracks, cameras, origin, options);
+  if (!speed) return still;
+  // Per group: misfit per sighting fixed in the world minus fixed in the vehicle.
+  std::vector<std::optional<double>> lead(groups.size());
+  bool moving = false;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto in_vehicle = group_constraints(tracks, groups[g], cameras, *speed, origin, options);
+    const auto in_world = group_constraints(tracks, groups[g], cameras, 0.0, origin, options);
+    if (!in_vehicle || !in_world || in_vehicle->size() < 3) continue;
+    const auto v = fit_position(*in_vehicle);
+    const auto w = fit_position(*in_world);
+    if (!v || !w) continue;
+    lead[g] = (w->chi2 - v->chi2) / double(v->n);
+    moving = moving || *lead[g] > margin;
+  }
+  if (!moving) return still;
+  for (std::size_t g = 0; g < groups.size(); ++g) still[g] = lead[g] && *lead[g] < -margin;
+  return still;
 }
 
 int estimate_row(const CameraGeometry& camera, double face_width) {

@@ -95,6 +95,18 @@ std::vector<std::optional<cv::Vec3d>> vehicle_positions(
     const std::vector<TrackSpan>& tracks, const std::vector<std::vector<std::size_t>>& groups,
     const std::map<std::string, CameraPose>& cameras, const GeometryOptions& options);
 
+// Which groups stand still in the world while the vehicle moves: a bystander on the sidewalk
+// or between the lanes, a face on a sign. A group is still when its sightings fit one point
+// fixed in the world better, by more than `margin` chi² per sighting, than one point fixed in
+// the vehicle (the vehicle's speed estimated from all tracks); it is flagged only when
+// another group of the vehicle moves (fits the vehicle better by as much), so a vehicle that
+// stops at the booth keeps its occupants. Groups with a track of a camera without a pose,
+// or with fewer than 3 sightings, are never flagged.
+std::vector<bool> still_groups(const std::vector<TrackSpan>& tracks,
+                               const std::vector<std::vector<std::size_t>>& groups,
+                               const std::map<std::string, CameraPose>& cameras,
+                               const GeometryOptions& options, double margin);
+
 // The seat row of a face of this width seen by this camera: the first of its rows when
 // row_widths is empty or the face is at least row_widths[0] wide, the next when at least
 // row_widths[1], and so on.

@@ -140,6 +140,10 @@ Simulator::Simulator(SimOptions options, const FaceLibrary& library, FaceSource 
     throw Error(ErrorKind::kInvalidInput, "frames per vehicle: 2 <= min <= max <= 1000");
   }
   preset_ = sim::preset(o.preset);
+  if (o.ghost_probability > 1) {
+    throw Error(ErrorKind::kInvalidInput, "--ghosts: a probability from 0 to 1");
+  }
+  if (o.ghost_probability >= 0) preset_.ghost_probability = o.ghost_probability;
   const auto& ids = library_.identities();
   if (ids.empty()) {
     throw Error(ErrorKind::kInvalidInput,
@@ -684,7 +688,8 @@ json Simulator::write(const std::function<void(std::size_t, std::size_t)>& progr
               {"seed", o.seed},
               {"faces", o.faces_arg.empty() ? o.faces.string() : o.faces_arg},
               {"labels", o.labels_arg.empty() ? o.labels.string() : o.labels_arg},
-              {"vehicles", o.vehicles}}}};
+              {"vehicles", o.vehicles},
+              {"ghost_probability", preset_.ghost_probability}}}};
   write_text(o.out / "lane.json", lane.dump(2) + "\n");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

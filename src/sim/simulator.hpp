@@ -30,7 +30,8 @@ struct SimOptions {
   double fps = 15;
   int min_frames = 45, max_frames = 60;  // frames per vehicle pass
   int threads = 2;
-  bool single_photo = false;  // identities with one photo: the document reuses it
+  bool single_photo = false;      // identities with one photo: the document reuses it
+  double ghost_probability = -1;  // per vehicle, 0..1, overriding the preset's (< 0: preset)
   std::string lane = "L1", port = "DEMO", direction = "entry";
   std::string start_time = "2026-11-27T08:00:00Z";  // lane clock zero (whole seconds, UTC)
   bool write_videos = true;                         // false: truth and documents only (tests)

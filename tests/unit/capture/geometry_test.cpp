@@ -167,6 +167,35 @@ TEST(GeometryJoin, PeopleAboutAMetreApartAreNotJoined) {
   }
 }
 
+TEST(GeometryGhosts, APersonStandingStillBesideAMovingVehicleIsFlagged) {
+  const auto cams = nominal_cameras();
+  const double speed = 1.4;
+  const cv::Vec3d driver(-1.4, 0.37, 1.25), rear(-2.35, -0.45, 1.22);
+  // A vendor between the lanes, 1.5 m out on the passenger side, and one on the far sidewalk.
+  const cv::Vec3d vendor(0.2, -1.5, 1.65), far(1.0, 4.0, 1.7);
+  std::vector<TrackSpan> tracks{
+      sighted("windshield", cams.at("windshield"), driver, speed, 0, 36, 1.5),
+      sighted("driver_side", cams.at("driver_side"), driver, speed, 10, 44, 1.5),
+      sighted("passenger_side", cams.at("passenger_side"), rear, speed, 20, 50, 1.5),
+      sighted("passenger_side", cams.at("passenger_side"), vendor, 0, 0, 50, 1.5),
+      sighted("driver_side", cams.at("driver_side"), far, 0, 0, 30, 1.5)};
+  const std::vector<std::vector<std::size_t>> groups{{0, 1}, {2}, {3}, {4}};
+  EXPECT_EQ(still_groups(tracks, groups, cams, GeometryOptions{}, 20),
+            (std::vector<bool>{false, false, true, true}));
+  // A camera without a pose: its groups are never judged.
+  auto some = cams;
+  some.erase("passenger_side");
+  EXPECT_EQ(still_groups(tracks, groups, some, GeometryOptions{}, 20),
+            (std::vector<bool>{false, false, false, true}));
+  // The vehicle stopped at the booth: everyone stands still, nobody is flagged.
+  const std::vector<TrackSpan> stopped{
+      sighted("windshield", cams.at("windshield"), driver, 0, 0, 36, 1.5),
+      sighted("driver_side", cams.at("driver_side"), driver, 0, 10, 44, 1.5),
+      sighted("passenger_side", cams.at("passenger_side"), vendor, 0, 0, 50, 1.5)};
+  EXPECT_EQ(still_groups(stopped, {{0, 1}, {2}}, cams, GeometryOptions{}, 20),
+            (std::vector<bool>{false, false}));
+}
+
 TEST(GeometrySeats, PositionsInTheVehicleGiveRowsAndSides) {
   const auto cams = nominal_cameras();
   const double speed = 1.2;
