@@ -181,6 +181,21 @@ void register_quality_commands(CLI::App& app, Globals& globals, int& exit_code) 
   edc->add_option("--head-out", *head_out,
                   "with a fit: write the learned measure TemplateQualityHead, refitted on the "
                   "calibration half, to this JSON file (as config/quality_head.json)");
+  auto unified_head = std::make_shared<bool>(false);
+  edc->add_flag("--unified-head", *unified_head,
+                "with a fit: also fit the unified score's learned input (quality.unified.head: a "
+                "ridge head on the template, its norm and the other measures' components)");
+  auto unified_head_out = std::make_shared<std::string>();
+  edc->add_option("--unified-head-out", *unified_head_out,
+                  "with --unified-head: write that head to this JSON file");
+  auto cv_methods = std::make_shared<std::string>();
+  edc->add_option("--cv-methods", *cv_methods,
+                  "with --fit cv: cross-validate only these methods (comma-separated names)");
+  auto bootstrap = std::make_shared<int>(0);
+  edc->add_option("--bootstrap", *bootstrap,
+                  "resamples of a bootstrap over the test half's identities of the unified "
+                  "score's FNMR minus each close single measure's at 10 % and 20 % discard")
+      ->check(CLI::Range(0, 100000));
   edc->callback([=, &globals, &exit_code] {
     eval::EdcOptions o;
     if (!data->empty()) {
@@ -195,6 +210,10 @@ void register_quality_commands(CLI::App& app, Globals& globals, int& exit_code) 
     o.cache = *cache;
     o.fit = *fit;
     o.head_out = *head_out;
+    o.unified_head = *unified_head;
+    o.unified_head_out = *unified_head_out;
+    o.cv_methods = *cv_methods;
+    o.bootstrap = *bootstrap;
     o.threads = globals.threads;
     vision::EngineOptions eo;
     eo.manifest = globals.manifest;

@@ -467,6 +467,87 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
         "not refitted: the EDC's templates are not the head's input (another recognizer, "
         "or no mirroring); the configured head's values are reported";
   }
+
+  // The unified score's learned input (quality.unified.head) is column uh_col of the values:
+  // an input of the unified score only, never a single measure's curve (`against` leaves it
+  // out). Fitted with o.unified_head (its inputs: the template, its norm and every measure's
+  // component but TemplateQualityHead's), else the configured one's values.
+  const auto& cfg = assessor.config();
+  const std::size_t uh_col = measures.size();
+  const bool fit_uh = o.unified_head && o.fit != "none";
+  if (fit_uh && !refit_head)
+    throw core::Error(core::ErrorKind::kInvalidInput,
+                      "edc: --unified-head needs TemplateQualityHead and TemplateNorm configured "
+                      "and the EDC's templates to be their input (fr_feature with mirroring)");
+  names.push_back(std::string(quality::kUnifiedName) + ".head");
+  all.push_back(fit_uh);
+  cheap.push_back(false);
+  configured_mappings.push_back(!cfg.unified_head.empty()    ? cfg.unified_head_mapping
+                                : head_col < measures.size() ? configured_mappings[head_col]
+                                                             : quality::Mapping{});
+  for (auto& rec : images) rec.values.push_back(kNaN);
+  std::vector<bool> against(names.size(), true);
+  against[uh_col] = false;
+  HeadInputs uh_in(norm_col);
+  uh_in.mappings = configured_mappings;
+  bool uh_configured = false;
+  if (fit_uh) {
+    for (std::size_t m = 0; m < measures.size(); ++m) {
+      if (m == head_col) continue;
+      uh_in.component_cols.push_back(m);
+      uh_in.component_names.push_back(measures[m].name);
+    }
+  } else if (!cfg.unified_head.empty() && head_reads_templates(engine, assessor)) {
+    const auto h = quality::TemplateHead::load(cfg.unified_head);
+    for (const auto& [name, w] : h.component_weights) {
+      const std::size_t c = col_of(name);
+      if (c >= measures.size())
+        throw core::Error(
+            core::ErrorKind::kConfig,
+            cfg.unified_head.string() + ": reads measure '" + name + "', which is not configured");
+      uh_in.component_cols.push_back(c);
+      uh_in.component_names.push_back(name);
+    }
+    if (h.recognizer == engine.recognizer().model_id()) {
+      for (auto& rec : images) rec.values[uh_col] = head_predict(h, rec, uh_in);
+      uh_configured = true;
+    }
+  }
+  nlohmann::json uh_json = nullptr;
+  HeadSettings uh_settings{1, true, true};
+  std::vector<std::vector<double>> uh_fold;  // per CV fold: the column fitted without it
+  if (fit_uh) {
+    std::vector<HeadSettings> settings;
+    for (const auto& s : head_settings()) {
+      if (s.use_norm) settings.push_back({s.lambda, true, true});
+    }
+    if (!o.quiet)
+      std::fprintf(stderr, "edc: cross-validating %zu unified-head settings\n", settings.size());
+    const auto cv =
+        cross_validate_head(images, members[0], cmp[0], thr[0], uh_in, settings, o.threads);
+    nlohmann::json table = nlohmann::json::object();
+    std::size_t best = 0;
+    for (std::size_t k = 0; k < settings.size(); ++k) {
+      table[settings[k].name()] = {{"mse", cv[k].first}, {"edc_objective", cv[k].second}};
+      if (cv[k].first < cv[best].first) best = k;
+    }
+    uh_settings = settings[best];
+    uh_json = {{"inputs", uh_in.component_names},
+               {"cross_validation", table},
+               {"settings", uh_settings.name()},
+               {"calibration_values", "out of fold (stacking)"}};
+    if (o.fit == "cv") {
+      const auto fold = identity_folds(images, members[0]);
+      for (int k = 0; k < kFolds; ++k) {
+        std::vector<std::size_t> train;
+        for (const std::size_t i : members[0]) {
+          if (fold.at(i) != k) train.push_back(i);
+        }
+        const auto fit_cmp = genuine_subset(cmp[0], [&](std::size_t i) { return fold.at(i) != k; });
+        uh_fold.push_back(head_column(images, train, fit_cmp, uh_in, uh_settings));
+      }
+    }
+  }
   if (refit_head) {
     const auto settings = head_settings();
     if (!o.quiet)
@@ -505,6 +586,7 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
           for (std::size_t i = 0; i < copy.size(); ++i) {
             copy[i].tmpl.values.clear();
             copy[i].values[head_col] = col[i];
+            if (!uh_fold.empty()) copy[i].values[uh_col] = uh_fold[std::size_t(k)][i];
           }
           fold_images[c][std::size_t(k)] = &copy;
         }
@@ -550,16 +632,16 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
   // cheap gate (its own weights, else the unified weights of the cheap measures).
   auto configured_weights = [&](const std::map<std::string, double>& w,
                                 const std::vector<bool>& allowed) {
-    std::vector<double> out(measures.size(), 0.0);
+    std::vector<double> out(names.size(), 0.0);
     for (std::size_t m = 0; m < measures.size(); ++m) {
       const auto it = w.find(measures[m].name);
       if (allowed[m] && it != w.end()) out[m] = std::abs(it->second);
     }
     return out;
   };
-  const auto& cfg = assessor.config();
-  const UnifiedModel configured{configured_mappings, configured_weights(cfg.unified_weights, all),
-                                cfg.unified_power};
+  UnifiedModel configured{configured_mappings, configured_weights(cfg.unified_weights, against),
+                          cfg.unified_power};
+  if (uh_configured) configured.weights[uh_col] = cfg.unified_head_weight;
   const UnifiedModel configured_cheap{
       configured_mappings,
       configured_weights(
@@ -575,7 +657,9 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
     const FitMethod* chosen = method_named(o.fit);
     const FitMethod* chosen_cheap = chosen;
     if (o.fit == "cv") {
-      if (!o.quiet) std::fprintf(stderr, "edc: cross-validating %zu fit methods\n", methods.size());
+      if (!o.quiet)
+        std::fprintf(stderr, "edc: cross-validating %s fit methods\n",
+                     o.cv_methods.empty() ? "all" : "the named");
       // The rule (edc_fit::choose_method): the least objective among the methods whose
       // cross-validated FNMR at 10 % and 20 % discard is below that of every single measure
       // (the bar) by at least kCvMargin (relative); failing that, below at all; the
@@ -607,13 +691,23 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
       std::size_t chosen_head = 0;
       int chosen_rank = -1;
       double chosen_objective = 0;
+      std::vector<FitMethod> cv_methods;
+      for (const auto& m : methods) {
+        if (o.cv_methods.empty() ||
+            ("," + o.cv_methods + ",").find("," + m.name + ",") != std::string::npos)
+          cv_methods.push_back(m);
+      }
+      if (cv_methods.empty())
+        throw core::Error(core::ErrorKind::kInvalidInput,
+                          "edc: --cv-methods names no known method: " + o.cv_methods);
       for (std::size_t c = 0; c < fold_images.size(); ++c) {
         const auto cv = cross_validate(fold_images[c], members[0], cmp[0], thr[0],
-                                       configured_mappings, names, all, methods, o.threads);
+                                       configured_mappings, names, all, cv_methods, o.threads);
         nlohmann::json table;
-        const FitMethod* m = choose(cv, methods, all, table);
-        const auto k = std::size_t(m - methods.data());
-        const int rank = cv_rank(cv, k, names, all);
+        const FitMethod* m = choose(cv, cv_methods, against, table);
+        std::size_t k = 0;
+        while (cv_methods[k].name != m->name) ++k;
+        const int rank = cv_rank(cv, k, names, against);
         if (c == 0 || rank > chosen_rank ||
             (rank == chosen_rank && cv.objective[k] < chosen_objective)) {
           chosen = m;
@@ -623,8 +717,10 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
         }
         const std::string key = head_candidates.empty() ? "" : head_candidates[c].name();
         nlohmann::json single_table = nlohmann::json::object();
-        for (const auto& [name, v] : cv.singles)
+        for (const auto& [name, v] : cv.singles) {
+          if (name == names[uh_col]) continue;  // not a single measure
           single_table[name] = {{"objective", v[0]}, {"fnmr_at_10", v[1]}, {"fnmr_at_20", v[2]}};
+        }
         if (key.empty()) {
           table_all = table;
           singles = single_table;
@@ -638,7 +734,7 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
         final_head(head_candidates[chosen_head]);
       }
       std::vector<FitMethod> same_mappings;
-      for (const auto& m : methods) {
+      for (const auto& m : cv_methods) {
         if (m.mappings == chosen->mappings && m.power == chosen->power) same_mappings.push_back(m);
       }
       const auto cv_cheap =
@@ -667,6 +763,37 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
                      : head_candidates[1]);
     }
     fit_json["head"] = head_json;
+    if (fit_uh) {  // refitted on the whole calibration half (out-of-fold values there)
+      quality::TemplateHead uh;
+      const auto col = head_column(images, members[0], cmp[0], uh_in, uh_settings, &uh);
+      for (std::size_t i = 0; i < images.size(); ++i) images[i].values[uh_col] = col[i];
+      uh.recognizer = engine.recognizer().model_id();
+      uh.provenance = {
+          {"fitted_by", "laneface eval edc --fit " + o.fit +
+                            " --unified-head --unified-head-out FILE" +
+                            (o.cv_methods.empty() ? "" : " --cv-methods " + o.cv_methods)},
+          {"data", o.data.filename().string()},
+          {"half", "calibration: identities of even rank (sorted ids); the odd ones never seen"},
+          {"mated_comparisons", cmp[0].genuine.size()},
+          {"target",
+           "mean cosine score of the image's mated comparisons, weighted by their number"},
+          {"method",
+           "ridge regression on standardised features (template, its norm, the components of "
+           "component_weights), ridge lambda x the mean number of comparisons per image"},
+          {"settings", uh_settings.name()},
+          {"chosen_by",
+           "ridge: least mean squared error in 5-fold cross-validation over the "
+           "calibration identities"}};
+      if (!o.unified_head_out.empty()) {
+        std::ofstream out(o.unified_head_out, std::ios::trunc);
+        out << uh.to_json().dump(1) << "\n";
+        if (!out)
+          throw core::Error(core::ErrorKind::kIo, o.unified_head_out.string() +
+                                                      ": cannot write the unified score's head");
+        uh_json["written_to"] = o.unified_head_out.string();
+      }
+      fit_json["unified_head"] = uh_json;
+    }
     fit_json["unified_method"] = chosen->name;
     fit_json["cheap_method"] = chosen_cheap->name;
     fitted = fit_unified(images, members[0], cmp[0], thr[0], configured_mappings, all, *chosen);
@@ -688,6 +815,15 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
       cfg_json[measures[m].name] = j;
     }
     fit_json["config"] = {{"unified_power", fitted.power}, {"measures", cfg_json}};
+    if (fitted.weights[uh_col] > 0) {
+      const auto& mp = fitted.mappings[uh_col];
+      fit_json["config"]["unified_head"] = {
+          {"head_mapping",
+           {{"kind", mp.kind == quality::Mapping::Kind::kLinear ? "linear" : "sigmoid"},
+            {"from", mp.from},
+            {"to", mp.to}}},
+          {"head_weight", fitted.weights[uh_col]}};
+    }
   }
 
   // Every curve on half `h` (1: the report; 0: the calibration half, where the fitted scores
@@ -737,13 +873,63 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
   };
   auto weights_json = [&](const UnifiedModel& model) {
     nlohmann::json j = nlohmann::json::object();
-    for (std::size_t m = 0; m < measures.size(); ++m) {
-      if (model.weights[m] > 0) j[measures[m].name] = model.weights[m];
+    for (std::size_t m = 0; m < names.size(); ++m) {
+      if (model.weights[m] > 0) j[names[m]] = model.weights[m];
     }
     return j;
   };
   fit_json["unified_weights"] = weights_json(fitted);
   fit_json["cheap_unified_weights"] = weights_json(fitted_cheap);
+  // How noisy the bars are: the bootstrap over the test half's identities of the unified
+  // score's FNMR minus that of each single measure among the three lowest at 10 % or at 20 %.
+  const auto bootstrap_json = [&](const std::vector<ImageRecord>& imgs, const Comparisons& c,
+                                  double threshold,
+                                  std::map<std::string, std::vector<double>>& cv) {
+    const std::vector<double> at{0.1, 0.2};
+    const std::uint64_t seed = 2026;
+    std::set<std::size_t> close;
+    for (const std::size_t f : {std::size_t(2), std::size_t(4)}) {  // kFractions: 10 %, 20 %
+      std::vector<std::size_t> order(measures.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(),
+                [&](auto a, auto b) { return cv[measures[a].name][f] < cv[measures[b].name][f]; });
+      for (std::size_t k = 0; k < std::min<std::size_t>(3, order.size()); ++k)
+        close.insert(order[k]);
+    }
+    const auto u = unified(components(imgs, fitted.mappings), fitted.weights, fitted.power);
+    nlohmann::json j{{"resamples", o.bootstrap},
+                     {"seed", seed},
+                     {"over",
+                      "identities of the test half, drawn with replacement; the "
+                      "threshold fixed"},
+                     {"difference", "FNMR(UnifiedQualityScore) - FNMR(measure)"},
+                     {"against", nlohmann::json::object()}};
+    for (const std::size_t m : close) {
+      std::vector<double> q(imgs.size(), kFailed);
+      for (std::size_t i = 0; i < imgs.size(); ++i) {
+        if (std::isfinite(imgs[i].values[m]))
+          q[i] = configured_mappings[m].apply(imgs[i].values[m]);
+      }
+      const auto d = bootstrap_difference(imgs, c, u, q, threshold, at, o.bootstrap, seed);
+      nlohmann::json per = nlohmann::json::object();
+      for (std::size_t f = 0; f < at.size(); ++f) {
+        const auto& v = d[f];
+        if (v.empty()) continue;
+        const auto pct = [&](double p) { return v[std::size_t(p * double(v.size() - 1))]; };
+        const double below =
+            double(std::count_if(v.begin(), v.end(), [](double x) { return x < 0; })) /
+            double(v.size());
+        const std::size_t fi = f == 0 ? 2 : 4;
+        per[f == 0 ? "at_10" : "at_20"] = {
+            {"observed", cv[kUnified][fi] - cv[measures[m].name][fi]},
+            {"median", pct(0.5)},
+            {"ci95", {pct(0.025), pct(0.975)}},
+            {"share_of_resamples_unified_lower", below}};
+      }
+      j["against"][measures[m].name] = per;
+    }
+    return j;
+  };
   std::vector<std::string> cheap_names;
   for (std::size_t m = 0; m < measures.size(); ++m) {
     if (cheap[m]) cheap_names.push_back(measures[m].name);
@@ -787,6 +973,7 @@ nlohmann::json run_edc(const vision::FaceEngine& engine, const quality::Assessor
     shown[kCheap] = curves[kCheap];
     write_edc_plot(o.plot, kFractions, shown, kUnified, kCheap);
   }
+  if (o.bootstrap > 0) out["bootstrap"] = bootstrap_json(images, cmp[1], thr[1], curves);
   return out;
 }
 

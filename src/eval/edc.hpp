@@ -52,6 +52,17 @@ struct EdcOptions {
   // With a fit and the learned measure TemplateQualityHead configured: write its head, refitted
   // on the calibration half, to this file (JSON, as config/quality_head.json). Empty: none.
   std::filesystem::path head_out;
+  // With a fit: also fit the unified score's learned input (quality.unified.head: a ridge
+  // head on the template, its norm and the other measures' components; not a single
+  // measure), its ridge by least squared error in cross-validation inside the calibration
+  // half, out-of-fold values for the weights (stacking); write it to unified_head_out.
+  bool unified_head = false;
+  std::filesystem::path unified_head_out;
+  // With --fit cv: cross-validate only these methods (comma-separated names); empty: all.
+  std::string cv_methods;
+  // Resamples of the bootstrap over the test half's identities (0: none): the difference of
+  // the unified score's FNMR and each close single measure's at 10 % and 20 % discard.
+  int bootstrap = 0;
   bool quiet = false;
 };
 

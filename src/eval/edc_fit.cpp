@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 #include <opencv2/core.hpp>
+#include <random>
 #include <set>
 
 #include "core/error.hpp"
@@ -23,7 +24,8 @@ std::vector<double> pair_quality(const Comparisons& c, const std::vector<double>
 }
 
 std::string HeadSettings::name() const {
-  return cv::format("lambda %g, %s", lambda, use_norm ? "template + norm" : "template only");
+  return cv::format("lambda %g, %s%s", lambda, use_norm ? "template + norm" : "template only",
+                    use_components ? " + components" : "");
 }
 
 bool CvResult::below_singles(std::size_t method, const std::vector<std::string>& names,
@@ -441,9 +443,16 @@ bool head_input(const ImageRecord& r, std::size_t norm_col, bool use_norm) {
          (!use_norm || (norm_col < r.values.size() && std::isfinite(r.values[norm_col])));
 }
 
+// The head's value of component column c of an image (0..100; 0 when not assessed).
+double head_component(const ImageRecord& r, const HeadInputs& in, std::size_t c) {
+  const double v = r.values[in.component_cols[c]];
+  return std::isfinite(v) ? in.mappings[in.component_cols[c]].apply(v) : 0.0;
+}
+
 quality::TemplateHead fit_head(const std::vector<ImageRecord>& images,
                                const std::vector<std::size_t>& members, const Comparisons& cmp,
-                               std::size_t norm_col, const HeadSettings& s) {
+                               const HeadInputs& in, const HeadSettings& s) {
+  const std::size_t norm_col = in.norm_col;
   const auto obs = outcomes(cmp, 0.0);
   std::vector<std::size_t> rows;
   for (const std::size_t i : members) {
@@ -453,7 +462,8 @@ quality::TemplateHead fit_head(const std::vector<ImageRecord>& images,
     throw core::Error(core::ErrorKind::kInvalidInput,
                       "edc: too few images with mated comparisons to fit TemplateQualityHead");
   const int d = int(images[rows[0]].tmpl.values.size());
-  const int p = d + (s.use_norm ? 1 : 0);
+  const int n_comp = s.use_components ? int(in.component_cols.size()) : 0;
+  const int p = d + (s.use_norm ? 1 : 0) + n_comp;
   const int n = int(rows.size());
   cv::Mat x(n, p, CV_64F), y(n, 1, CV_64F), c(n, 1, CV_64F);
   for (int r = 0; r < n; ++r) {
@@ -461,6 +471,8 @@ quality::TemplateHead fit_head(const std::vector<ImageRecord>& images,
     const auto& o = obs.at(rows[std::size_t(r)]);
     for (int k = 0; k < d; ++k) x.at<double>(r, k) = rec.tmpl.values[std::size_t(k)];
     if (s.use_norm) x.at<double>(r, d) = rec.values[norm_col];
+    for (int k = 0; k < n_comp; ++k)
+      x.at<double>(r, p - n_comp + k) = head_component(rec, in, std::size_t(k));
     y.at<double>(r) = o.score_sum / o.comparisons;
     c.at<double>(r) = o.comparisons;
   }
@@ -494,15 +506,21 @@ quality::TemplateHead fit_head(const std::vector<ImageRecord>& images,
     h.bias -= w * mean[std::size_t(k)];
     if (k < d)
       h.weights[std::size_t(k)] = w;
+    else if (k >= p - n_comp)
+      h.component_weights.emplace_back(in.component_names[std::size_t(k - (p - n_comp))], w);
     else
       h.norm_weight = w;
   }
   return h;
 }
 
-double head_predict(const quality::TemplateHead& h, const ImageRecord& r, std::size_t norm_col) {
-  if (!head_input(r, norm_col, h.norm_weight != 0)) return kNaN;
-  return h.predict(r.tmpl.values, h.norm_weight != 0 ? r.values[norm_col] : 0.0);
+double head_predict(const quality::TemplateHead& h, const ImageRecord& r, const HeadInputs& in) {
+  if (!head_input(r, in.norm_col, h.norm_weight != 0)) return kNaN;
+  std::vector<double> comp(h.component_weights.size());
+  if (comp.size() != in.component_cols.size())
+    throw core::Error(core::ErrorKind::kInternal, "edc: head inputs do not match the head");
+  for (std::size_t c = 0; c < comp.size(); ++c) comp[c] = head_component(r, in, c);
+  return h.predict(r.tmpl.values, h.norm_weight != 0 ? r.values[in.norm_col] : 0.0, comp);
 }
 
 // The learned measure's values of every image for fitting on `train`: the head fitted on all
@@ -511,7 +529,7 @@ double head_predict(const quality::TemplateHead& h, const ImageRecord& r, std::s
 // the unified score's weights are fitted on values as good as those it will meet (stacking).
 std::vector<double> head_column(const std::vector<ImageRecord>& images,
                                 const std::vector<std::size_t>& train, const Comparisons& cmp,
-                                std::size_t norm_col, const HeadSettings& s,
+                                const HeadInputs& norm_col, const HeadSettings& s,
                                 quality::TemplateHead* full) {
   std::vector<double> col(images.size(), kNaN);
   const auto head = fit_head(images, train, cmp, norm_col, s);
@@ -536,7 +554,7 @@ std::vector<double> head_column(const std::vector<ImageRecord>& images,
 // head alone, on the held-out folds.
 std::vector<std::pair<double, double>> cross_validate_head(
     const std::vector<ImageRecord>& images, const std::vector<std::size_t>& members,
-    const Comparisons& cmp, double threshold, std::size_t norm_col,
+    const Comparisons& cmp, double threshold, const HeadInputs& norm_col,
     const std::vector<HeadSettings>& settings, int threads) {
   const auto fold = identity_folds(images, members);
   std::vector<std::pair<double, double>> score(settings.size() * kFolds);
@@ -628,6 +646,39 @@ CvResult cross_validate(const std::vector<const std::vector<ImageRecord>*>& fold
     r.singles[names[m]] = mean;
   }
   return r;
+}
+
+std::vector<std::vector<double>> bootstrap_difference(
+    const std::vector<ImageRecord>& images, const Comparisons& cmp,
+    const std::vector<double>& quality_a, const std::vector<double>& quality_b, double threshold,
+    const std::vector<double>& fractions, int resamples, std::uint64_t seed) {
+  std::map<int, std::vector<std::size_t>> by_identity;  // genuine comparisons per identity
+  for (std::size_t g = 0; g < cmp.genuine.size(); ++g)
+    by_identity[images[cmp.genuine_pairs[g].first].identity].push_back(g);
+  std::vector<const std::vector<std::size_t>*> groups;
+  for (const auto& [id, g] : by_identity) groups.push_back(&g);
+  const auto qa = pair_quality(cmp, quality_a), qb = pair_quality(cmp, quality_b);
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<std::size_t> pick(0, groups.empty() ? 0 : groups.size() - 1);
+  std::vector<std::vector<double>> out(fractions.size());
+  std::vector<double> scores, a, b;
+  for (int r = 0; r < resamples && !groups.empty(); ++r) {
+    scores.clear();
+    a.clear();
+    b.clear();
+    for (std::size_t k = 0; k < groups.size(); ++k) {
+      for (const std::size_t g : *groups[pick(rng)]) {
+        scores.push_back(cmp.genuine[g]);
+        a.push_back(qa[g]);
+        b.push_back(qb[g]);
+      }
+    }
+    const auto ea = edc_curve(scores, a, threshold, fractions);
+    const auto eb = edc_curve(scores, b, threshold, fractions);
+    for (std::size_t f = 0; f < fractions.size(); ++f) out[f].push_back(ea[f] - eb[f]);
+  }
+  for (auto& v : out) std::sort(v.begin(), v.end());
+  return out;
 }
 
 }  // namespace laneface::eval::edc_fit

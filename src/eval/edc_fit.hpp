@@ -5,6 +5,7 @@
 // identities that chooses among them. Internal to the EDC and its tests.
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <map>
@@ -140,13 +141,28 @@ std::map<std::size_t, int> identity_folds(const std::vector<ImageRecord>& images
 // reads it) and, with use_norm, the raw embedding's norm (TemplateNorm's raw value). Features
 // are standardised; the ridge is lambda x the mean number of comparisons per image on each
 // standardised coefficient; the stored weights are on the raw features.
+// With use_components (the unified score's learned input, quality.unified.head, not the single
+// measure TemplateQualityHead): also the components (0..100 by `mappings`, a measure that failed
+// counts 0) of the measures in the columns `component_cols`.
 struct HeadSettings {
   double lambda = 100;
   bool use_norm = false;
+  bool use_components = false;
   std::string name() const;
 };
 
 std::vector<HeadSettings> head_settings();
+
+// Where the head's inputs are in ImageRecord::values: TemplateNorm's raw value (norm_col) and,
+// for a head with use_components, the measures `component_cols` with their `mappings` (named
+// `component_names` in the fitted head).
+struct HeadInputs {
+  HeadInputs(std::size_t norm = 0) : norm_col(norm) {}  // NOLINT: a plain norm column
+  std::size_t norm_col = 0;
+  std::vector<std::size_t> component_cols;
+  std::vector<std::string> component_names;
+  std::vector<quality::Mapping> mappings;  // per column of ImageRecord::values
+};
 
 // Whether the image has the head's input (a template, and with use_norm a TemplateNorm value
 // in column norm_col).
@@ -155,10 +171,10 @@ bool head_input(const ImageRecord& r, std::size_t norm_col, bool use_norm);
 // Throws core::Error(kInvalidInput) when fewer than 10 images have mated comparisons.
 quality::TemplateHead fit_head(const std::vector<ImageRecord>& images,
                                const std::vector<std::size_t>& members, const Comparisons& cmp,
-                               std::size_t norm_col, const HeadSettings& s);
+                               const HeadInputs& in, const HeadSettings& s);
 
 // The head's value for an image; NaN without its input.
-double head_predict(const quality::TemplateHead& h, const ImageRecord& r, std::size_t norm_col);
+double head_predict(const quality::TemplateHead& h, const ImageRecord& r, const HeadInputs& in);
 
 // The learned measure's values of every image for fitting on `train`: the head fitted on all
 // of `train` for every other image, and out-of-fold values for `train` itself (each image's
@@ -167,7 +183,7 @@ double head_predict(const quality::TemplateHead& h, const ImageRecord& r, std::s
 // `full`, when given, receives the head fitted on all of `train`.
 std::vector<double> head_column(const std::vector<ImageRecord>& images,
                                 const std::vector<std::size_t>& train, const Comparisons& cmp,
-                                std::size_t norm_col, const HeadSettings& s,
+                                const HeadInputs& in, const HeadSettings& s,
                                 quality::TemplateHead* full = nullptr);
 
 // Cross-validation of the head's settings over the calibration identities: per setting, the
@@ -175,7 +191,7 @@ std::vector<double> head_column(const std::vector<ImageRecord>& images,
 // head alone, on the held-out folds.
 std::vector<std::pair<double, double>> cross_validate_head(
     const std::vector<ImageRecord>& images, const std::vector<std::size_t>& members,
-    const Comparisons& cmp, double threshold, std::size_t norm_col,
+    const Comparisons& cmp, double threshold, const HeadInputs& in,
     const std::vector<HeadSettings>& settings, int threads);
 
 // ---- cross-validation of the unified score's fit methods ----
@@ -218,5 +234,15 @@ CvResult cross_validate(const std::vector<const std::vector<ImageRecord>*>& fold
                         double threshold, const std::vector<quality::Mapping>& configured,
                         const std::vector<std::string>& names, const std::vector<bool>& allowed,
                         const std::vector<FitMethod>& methods, int threads);
+
+// ---- how noisy a difference between two curves is ----
+// Bootstrap over identities: each resample draws as many identities as `cmp`'s genuine
+// comparisons have, with replacement (std::mt19937_64 seeded with `seed`); a drawn identity's
+// genuine comparisons count as often as it is drawn. The threshold stays fixed. Per fraction,
+// the sorted resampled differences FNMR(quality_a) - FNMR(quality_b).
+std::vector<std::vector<double>> bootstrap_difference(
+    const std::vector<ImageRecord>& images, const Comparisons& cmp,
+    const std::vector<double>& quality_a, const std::vector<double>& quality_b, double threshold,
+    const std::vector<double>& fractions, int resamples, std::uint64_t seed);
 
 }  // namespace laneface::eval::edc_fit

@@ -60,6 +60,22 @@ Assessor::Assessor(QualityConfig config, Models models, const MeasureRegistry& r
       throw core::Error(core::ErrorKind::kConfig, "cheap unified score weights measure '" + name +
                                                       "', which is not a cheap measure");
   }
+  if (!config_.unified_head.empty()) {
+    unified_head_ = TemplateHead::load(config_.unified_head);
+    if (models_.recognizer && models_.recognizer->spec().id != unified_head_->recognizer)
+      throw core::Error(core::ErrorKind::kConfig, config_.unified_head.string() +
+                                                      ": the unified score's head was fitted "
+                                                      "for recognizer '" +
+                                                      unified_head_->recognizer + "', not '" +
+                                                      models_.recognizer->spec().id + "'");
+    for (const auto& [name, w] : unified_head_->component_weights) {
+      if (!configured(name) || name == kUnifiedName)
+        throw core::Error(core::ErrorKind::kConfig, config_.unified_head.string() +
+                                                        ": the unified score's head reads "
+                                                        "measure '" +
+                                                        name + "', which is not configured");
+    }
+  }
   for (const auto& [pname, p] : config_.profiles) {
     for (const auto& r : p.requirements) {
       if (!configured(r.measure)) {
@@ -103,15 +119,50 @@ QualityReport Assessor::assess(const cv::Mat& bgr, std::span<const core::Face> f
     }
     report.measures.push_back(std::move(r));
   }
-  const double u = unified_score(report.measures,
-                                 scope == Scope::kCheap && !config_.cheap_unified_weights.empty()
-                                     ? config_.cheap_unified_weights
-                                     : config_.unified_weights,
-                                 config_.unified_power);
+  double u = 0;
+  if (scope == Scope::kAll && unified_head_ && config_.unified_head_weight > 0) {
+    std::vector<double> c, w;
+    for (const auto& r : report.measures) {
+      const auto it = config_.unified_weights.find(r.name);
+      if (it == config_.unified_weights.end()) continue;
+      c.push_back(r.component.value_or(0.0));
+      w.push_back(it->second);
+    }
+    c.push_back(unified_head_component(ctx, report));
+    w.push_back(config_.unified_head_weight);
+    u = power_mean(c, w, config_.unified_power);
+  } else {
+    u = unified_score(report.measures,
+                      scope == Scope::kCheap && !config_.cheap_unified_weights.empty()
+                          ? config_.cheap_unified_weights
+                          : config_.unified_weights,
+                      config_.unified_power);
+  }
   report.measures.push_back({kUnifiedName, u, u, {}});
   report.elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return report;
+}
+
+double Assessor::unified_head_component(const FaceContext& ctx, const QualityReport& report) const {
+  const TemplateHead& h = *unified_head_;
+  if (models_.recognizer && models_.recognizer->spec().id != h.recognizer) return 0.0;
+  std::string why;
+  const auto& a = ctx.embedding(ChipVariant::kPlain, why);
+  if (a.empty()) return 0.0;
+  const auto& b = ctx.embedding(ChipVariant::kMirrored, why);
+  if (b.empty()) return 0.0;
+  const auto t = mirrored_template(a, b);
+  if (t.size() != h.weights.size()) return 0.0;
+  double n = 0;
+  for (const float v : a) n += double(v) * v;
+  std::vector<double> comp;
+  for (const auto& [name, w] : h.component_weights) {
+    const auto* r = report.find(name);
+    comp.push_back(r && r->component ? *r->component : 0.0);
+  }
+  const double v = h.predict(t, std::sqrt(n), comp);
+  return std::isfinite(v) ? config_.unified_head_mapping.apply(v) : 0.0;
 }
 
 double power_mean(std::span<const double> components, std::span<const double> weights,

@@ -11,6 +11,7 @@
 #include "core/types.hpp"
 #include "quality/config.hpp"
 #include "quality/measure.hpp"
+#include "quality/template_head.hpp"
 #include "vision/manifest.hpp"
 
 namespace laneface::quality {
@@ -70,6 +71,10 @@ class Assessor {
   QualityConfig config_;
   Models models_;
   std::vector<std::unique_ptr<Measure>> measures_;  // parallel to config_.measures
+  std::optional<TemplateHead> unified_head_;        // config_.unified_head, when named
+
+  // The component (0..100) of the unified score's learned input; 0 when it cannot run.
+  double unified_head_component(const FaceContext& ctx, const QualityReport& report) const;
 };
 
 // The unified score: weighted mean of the weighted measures' components; a measure that

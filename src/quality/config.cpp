@@ -67,6 +67,17 @@ QualityConfig QualityConfig::load(const std::filesystem::path& path) {
       if (c.unified_power < -4 || c.unified_power > 4)
         bad(path, "quality.unified.power", "must be -4..4");
     }
+    if (const auto* f = u->get("head")) {
+      const auto file = f->value<std::string>();
+      if (!file || file->empty()) bad(path, "quality.unified.head", "must be a file name");
+      c.unified_head = std::filesystem::path(*file).is_absolute() ? std::filesystem::path(*file)
+                                                                  : path.parent_path() / *file;
+      const auto* mapping = (*u)["head_mapping"].as_table();
+      if (!mapping) bad(path, "quality.unified.head_mapping", "missing (needed with head)");
+      c.unified_head_mapping = parse_mapping(*mapping, path, "quality.unified.head_mapping");
+      c.unified_head_weight = number(u->get("head_weight"), path, "quality.unified.head_weight");
+      if (c.unified_head_weight < 0) bad(path, "quality.unified.head_weight", "must be >= 0");
+    }
   }
   const auto* measures = (*q)["measures"].as_table();
   if (!measures || measures->empty())

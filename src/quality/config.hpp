@@ -51,6 +51,13 @@ struct QualityConfig {
   // The unified score of the cheap gate (Scope::kCheap); empty: unified_weights.
   std::map<std::string, double> cheap_unified_weights;
   double unified_power = 1;  // [quality.unified] power: the exponent of the weighted power mean
+  // [quality.unified] head = "FILE" (relative to the config's folder; empty: none): a learned
+  // input of the unified score only (Scope::kAll), a TemplateHead on the template, its norm and
+  // the components of other measures (quality/template_head.hpp). Its prediction maps to a
+  // component by head_mapping and enters the power mean with head_weight (a failed head: 0).
+  std::filesystem::path unified_head;
+  Mapping unified_head_mapping;
+  double unified_head_weight = 0;
   std::map<std::string, Profile> profiles;
 
   // Parses the [quality] table. Throws core::Error(kConfig) naming the file and key;

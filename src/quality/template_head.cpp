@@ -9,11 +9,14 @@
 
 namespace laneface::quality {
 
-double TemplateHead::predict(std::span<const float> tmpl, double norm) const {
-  if (tmpl.size() != weights.size())
-    throw core::Error(core::ErrorKind::kInternal, "TemplateHead: template size mismatch");
+double TemplateHead::predict(std::span<const float> tmpl, double norm,
+                             std::span<const double> components) const {
+  if (tmpl.size() != weights.size() || components.size() != component_weights.size())
+    throw core::Error(core::ErrorKind::kInternal, "TemplateHead: input size mismatch");
   double v = bias + norm_weight * norm;
   for (std::size_t i = 0; i < weights.size(); ++i) v += weights[i] * tmpl[i];
+  for (std::size_t i = 0; i < components.size(); ++i)
+    v += component_weights[i].second * components[i];
   return v;
 }
 
@@ -34,6 +37,10 @@ TemplateHead TemplateHead::load(const std::filesystem::path& path) {
     h.norm_weight = j.at("norm_weight").get<double>();
     h.bias = j.at("bias").get<double>();
     if (j.contains("provenance")) h.provenance = j["provenance"];
+    if (j.contains("component_weights")) {
+      for (const auto& [name, w] : j["component_weights"].items())
+        h.component_weights.emplace_back(name, w.get<double>());
+    }
   } catch (const nlohmann::json::exception& e) {
     throw bad(std::string("recognizer, weights, norm_weight and bias are required (") + e.what() +
               ")");
@@ -41,23 +48,35 @@ TemplateHead TemplateHead::load(const std::filesystem::path& path) {
   if (h.recognizer.empty() || h.weights.empty()) throw bad("empty recognizer or weights");
   for (const double w : h.weights)
     if (!std::isfinite(w)) throw bad("a weight is not finite");
+  for (const auto& [name, w] : h.component_weights)
+    if (!std::isfinite(w)) throw bad("the component weight of " + name + " is not finite");
   if (!std::isfinite(h.norm_weight) || !std::isfinite(h.bias))
     throw bad("norm_weight or bias is not finite");
   return h;
 }
 
 nlohmann::json TemplateHead::to_json() const {
-  return {{"measure", "TemplateQualityHead"},
-          {"recognizer", recognizer},
-          {"input",
-           "the recognizer's template with mirroring (L2-normalised sum of the L2-normalised "
-           "embeddings of the aligned chip and its mirror image), and the raw plain-chip "
-           "embedding's L2 norm"},
-          {"output", "predicted mean cosine score of the image's mated comparisons"},
-          {"provenance", provenance},
-          {"bias", bias},
-          {"norm_weight", norm_weight},
-          {"weights", weights}};
+  nlohmann::json j{
+      {"measure", component_weights.empty() ? "TemplateQualityHead" : "UnifiedQualityScore head"},
+      {"recognizer", recognizer},
+      {"input",
+       std::string("the recognizer's template with mirroring (L2-normalised sum of the "
+                   "L2-normalised embeddings of the aligned chip and its mirror image), and the "
+                   "raw plain-chip embedding's L2 norm") +
+           (component_weights.empty() ? ""
+                                      : "; and the components 0..100 of the measures in "
+                                        "component_weights (0 when a measure failed)")},
+      {"output", "predicted mean cosine score of the image's mated comparisons"},
+      {"provenance", provenance},
+      {"bias", bias},
+      {"norm_weight", norm_weight}};
+  if (!component_weights.empty()) {
+    nlohmann::json c = nlohmann::json::object();
+    for (const auto& [name, w] : component_weights) c[name] = w;
+    j["component_weights"] = c;
+  }
+  j["weights"] = weights;
+  return j;
 }
 
 std::vector<float> mirrored_template(std::span<const float> plain, std::span<const float> mirror) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace laneface::quality {
@@ -15,11 +16,17 @@ struct TemplateHead {
   std::string recognizer;       // model id of the recognizer whose templates it reads
   std::vector<double> weights;  // one per template dimension
   double norm_weight = 0;       // on the raw plain-chip embedding's L2 norm (TemplateNorm)
+  // Weights on other measures' components (0..100; a measure that failed counts 0), by
+  // measure name: only in the unified score's learned input (quality.unified.head), never in
+  // the single measure TemplateQualityHead.
+  std::vector<std::pair<std::string, double>> component_weights;
   double bias = 0;
   nlohmann::json provenance = nlohmann::json::object();  // how and on what it was fitted
 
-  // bias + weights . tmpl + norm_weight * norm. Requires tmpl.size() == weights.size().
-  double predict(std::span<const float> tmpl, double norm) const;
+  // bias + weights . tmpl + norm_weight * norm + component_weights . components. Requires
+  // tmpl.size() == weights.size() and components.size() == component_weights.size().
+  double predict(std::span<const float> tmpl, double norm,
+                 std::span<const double> components = {}) const;
 
   // Throws core::Error(kConfig) naming the file when it is missing or malformed.
   static TemplateHead load(const std::filesystem::path& path);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <opencv2/imgproc.hpp>
 
+#include "core/error.hpp"
 #include "core/image_io.hpp"
 #include "quality/assessor.hpp"
 #include "quality/template_head.hpp"
@@ -253,4 +254,56 @@ TEST(QualityOnPhotos, TemplateQualityHeadReadsTheMatchersTemplate) {
   ASSERT_NE(m, nullptr);
   EXPECT_FALSE(m->raw);
   EXPECT_NE(m->failure.find("dlib_resnet"), std::string::npos) << m->failure;
+}
+
+TEST(QualityOnPhotos, UnifiedScoresHeadReadsTheTemplateAndTheComponents) {
+  LANEFACE_REQUIRE_MODELS();
+  // The unified score's learned input (quality.unified.head, fitted by eval edc
+  // --unified-head): the unified score must be the weighted mean of the weighted components
+  // and of the head's mapped prediction from the matcher's template, its norm and the named
+  // components, as eval edc computes it.
+  lq::TemplateHead head;
+  head.recognizer = "fr_feature";
+  for (int i = 0; i < 512; ++i) head.weights.push_back(0.05 * std::cos(0.21 * i));
+  head.norm_weight = 0.01;
+  head.bias = 0.2;
+  head.component_weights = {{"InterEyeDistance", 0.002}, {"TemplateNorm", -0.001}};
+  const auto dir = std::filesystem::temp_directory_path() / "laneface_unified_head_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "uh.json") << head.to_json().dump();
+  std::ofstream(dir / "q.toml") << "[quality.unified]\n"
+                                   "head = \"uh.json\"\n"
+                                   "head_mapping = { kind = \"sigmoid\", from = 0.3, to = 0.1 }\n"
+                                   "head_weight = 2\n"
+                                   "[quality.measures.InterEyeDistance]\n"
+                                   "mapping = { kind = \"linear\", from = 0, to = 200 }\n"
+                                   "unified_weight = 1\n"
+                                   "[quality.measures.TemplateNorm]\n"
+                                   "mapping = { kind = \"linear\", from = 2.5, to = 4.5 }\n";
+  const lq::Assessor a(lq::QualityConfig::load(dir / "q.toml"),
+                       lq::Assessor::load_models(engine().manifest()));
+  const cv::Mat img = sample(6);
+  const auto faces = engine().analyze(img, {.min_face = 20});
+  const auto k = lv::face_of_interest(faces, img.size());
+  ASSERT_TRUE(k.has_value());
+  const auto r = a.assess(img, faces, *k);
+  const auto tmpl = engine().embed(img, faces[*k]);
+  const double ied = r.find("InterEyeDistance")->component.value();
+  const double norm_c = r.find("TemplateNorm")->component.value();
+  const double v = head.predict(tmpl.values, raw(r, "TemplateNorm"), std::vector{ied, norm_c});
+  const double expected = (ied + 2 * (100 / (1 + std::exp(-(v - 0.3) / 0.1)))) / 3;
+  EXPECT_NEAR(r.unified(), expected, 0.01);
+  // The cheap gate has no head: its unified score is the weighted components alone.
+  const auto rc = a.assess(img, faces, *k, lq::Scope::kCheap);
+  EXPECT_NEAR(rc.unified(), rc.find("InterEyeDistance")->component.value(), 1e-9);
+  // A head naming a measure that is not configured is a config error naming the file.
+  head.component_weights = {{"Sharpness", 0.001}};
+  std::ofstream(dir / "uh.json") << head.to_json().dump();
+  try {
+    const lq::Assessor b(lq::QualityConfig::load(dir / "q.toml"),
+                         lq::Assessor::load_models(engine().manifest()));
+    ADD_FAILURE() << "no error";
+  } catch (const lc::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Sharpness"), std::string::npos) << e.what();
+  }
 }

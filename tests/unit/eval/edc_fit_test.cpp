@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace ef = laneface::eval::edc_fit;
 
 namespace {
@@ -93,4 +96,79 @@ TEST(EdcFit, MethodNamesIncludeTheTailDescent) {
   }
   EXPECT_EQ(tail, 15u);  // 5 kinds of mappings x 3 means
   EXPECT_EQ(methods.size(), 75u);
+}
+
+TEST(EdcFit, BootstrapOfTheSameQualityIsZeroAndOfABetterOneBelowZero) {
+  // 100 identities of 2 images (one mated comparison each); identities 0-9 fail. Quality a
+  // rates the failing images lowest, b rates them highest.
+  std::vector<ef::ImageRecord> images(200);
+  ef::Comparisons cmp;
+  std::vector<double> a(200), b(200);
+  for (std::size_t p = 0; p < 100; ++p) {
+    images[2 * p].identity = images[2 * p + 1].identity = int(p);
+    cmp.genuine.push_back(p < 10 ? 0.1 : 0.9);
+    cmp.genuine_pairs.emplace_back(2 * p, 2 * p + 1);
+    for (const std::size_t i : {2 * p, 2 * p + 1}) {
+      a[i] = double(p);
+      b[i] = 100.0 - double(p);
+    }
+  }
+  const std::vector<double> at{0.1, 0.2};
+  const auto same = ef::bootstrap_difference(images, cmp, a, a, 0.5, at, 200, 7);
+  ASSERT_EQ(same.size(), 2u);
+  ASSERT_EQ(same[0].size(), 200u);
+  EXPECT_EQ(same[0].front(), 0.0);
+  EXPECT_EQ(same[0].back(), 0.0);
+  const auto better = ef::bootstrap_difference(images, cmp, a, b, 0.5, at, 200, 7);
+  EXPECT_LT(better[0].back(), 0.0);  // every resample: a discards failures, b does not
+  EXPECT_TRUE(std::is_sorted(better[1].begin(), better[1].end()));
+  // The same seed gives the same resamples.
+  EXPECT_EQ(ef::bootstrap_difference(images, cmp, a, b, 0.5, at, 50, 7)[0],
+            ef::bootstrap_difference(images, cmp, a, b, 0.5, at, 50, 7)[0]);
+}
+
+TEST(EdcFit, HeadWithComponentsLearnsFromThem) {
+  // 60 identities of 3 images; an image's mated scores follow its measure-0 value (raw 0..1,
+  // component 0..100) and not its template (noise).
+  std::vector<ef::ImageRecord> images;
+  for (int id = 0; id < 60; ++id) {
+    for (int k = 0; k < 3; ++k) {
+      ef::ImageRecord r;
+      r.identity = id;
+      r.ok = true;
+      const double v = double((id * 7 + k * 13) % 50) / 50.0;
+      r.values = {v, 2.0};  // measure 0, and a TemplateNorm column (1)
+      r.tmpl.values = {float(std::sin(id * 3.0 + k)), float(std::cos(id * 5.0 + k)), 0.5f};
+      images.push_back(r);
+    }
+  }
+  ef::Comparisons cmp;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    for (std::size_t j = i + 1; j < images.size(); ++j) {
+      if (images[i].identity != images[j].identity) continue;
+      cmp.genuine.push_back(0.2 + 0.3 * (images[i].values[0] + images[j].values[0]));
+      cmp.genuine_pairs.emplace_back(i, j);
+    }
+  }
+  std::vector<std::size_t> members(images.size());
+  for (std::size_t i = 0; i < members.size(); ++i) members[i] = i;
+  ef::HeadInputs in(1);
+  in.component_cols = {0};
+  in.component_names = {"M0"};
+  in.mappings = {laneface::quality::Mapping{laneface::quality::Mapping::Kind::kLinear, 0, 1},
+                 laneface::quality::Mapping{}};
+  const auto h = ef::fit_head(images, members, cmp, in, {1e-4, true, true});
+  ASSERT_EQ(h.component_weights.size(), 1u);
+  EXPECT_EQ(h.component_weights[0].first, "M0");
+  EXPECT_GT(h.component_weights[0].second, 0.0);
+  for (const auto& r : images) ASSERT_TRUE(std::isfinite(ef::head_predict(h, r, in)));
+  // Ranking: higher measure value, higher prediction.
+  ef::ImageRecord lo = images[0], hi = images[0];
+  lo.values[0] = 0.0;
+  hi.values[0] = 1.0;
+  EXPECT_GT(ef::head_predict(h, hi, in), ef::head_predict(h, lo, in));
+  // Without use_components the head has no component weights and needs no component inputs.
+  const auto plain = ef::fit_head(images, members, cmp, 1, {1e-4, true, false});
+  EXPECT_TRUE(plain.component_weights.empty());
+  EXPECT_TRUE(std::isfinite(ef::head_predict(plain, images[0], 1)));
 }

@@ -52,6 +52,26 @@ TEST(TemplateHead, PredictsAndRoundTripsThroughItsFile) {
   EXPECT_EQ(back.weights, h.weights);
   EXPECT_DOUBLE_EQ(back.predict(t, 3.0), h.predict(t, 3.0));
   EXPECT_THROW(h.predict(std::vector<float>{1, 2}, 0), laneface::core::Error);
+  EXPECT_TRUE(back.component_weights.empty());
+}
+
+TEST(TemplateHead, UnifiedHeadReadsComponentsByNameThroughItsFile) {
+  lq::TemplateHead h;
+  h.recognizer = "fr_feature";
+  h.weights = {1.0, 0.0};
+  h.bias = 0.1;
+  h.component_weights = {{"Sharpness", 0.002}, {"InterEyeDistance", 0.001}};
+  const std::vector<float> t{0.5, 0.5};
+  const std::vector<double> c{50, 20};
+  EXPECT_NEAR(h.predict(t, 0, c), 0.1 + 0.5 + 0.1 + 0.02, 1e-12);
+  EXPECT_THROW(h.predict(t, 0), laneface::core::Error);  // components missing
+  const auto path = write("laneface_unified_head_ok.json", h.to_json().dump());
+  const auto back = lq::TemplateHead::load(path);
+  ASSERT_EQ(back.component_weights.size(), 2u);
+  // Stored by name: read back in the file's (name) order.
+  EXPECT_EQ(back.component_weights[0].first, "InterEyeDistance");
+  EXPECT_DOUBLE_EQ(back.component_weights[0].second, 0.001);
+  EXPECT_NEAR(back.predict(t, 0, std::vector<double>{20, 50}), h.predict(t, 0, c), 1e-12);
 }
 
 TEST(TemplateHead, BadFilesAreConfigErrorsThatNameTheFile) {
