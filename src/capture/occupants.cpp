@@ -330,21 +330,33 @@ std::vector<bool> still_groups(const std::vector<TrackSpan>& tracks,
   const long origin = earliest_frame(tracks);
   const auto speed = estimate_speed(tracks, cameras, origin, options);
   if (!speed) return still;
-  // Per group: misfit per sighting fixed in the world minus fixed in the vehicle.
-  std::vector<std::optional<double>> lead(groups.size());
-  bool moving = false;
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    const auto in_vehicle = group_constraints(tracks, groups[g], cameras, *speed, origin, options);
-    const auto in_world = group_constraints(tracks, groups[g], cameras, 0.0, origin, options);
-    if (!in_vehicle || !in_world || in_vehicle->size() < 3) continue;
+  // Per track (one camera: an error in its pose shifts every sighting alike, which a fit of
+  // that track alone absorbs): misfit per sighting fixed in the world minus fixed in the
+  // vehicle.
+  auto lead = [&](std::size_t i) -> std::optional<double> {
+    const auto in_vehicle = group_constraints(tracks, {i}, cameras, *speed, origin, options);
+    const auto in_world = group_constraints(tracks, {i}, cameras, 0.0, origin, options);
+    if (!in_vehicle || !in_world || in_vehicle->size() < 3) return std::nullopt;
     const auto v = fit_position(*in_vehicle);
     const auto w = fit_position(*in_world);
-    if (!v || !w) continue;
-    lead[g] = (w->chi2 - v->chi2) / double(v->n);
-    moving = moving || *lead[g] > margin;
+    if (!v || !w) return std::nullopt;
+    return (w->chi2 - v->chi2) / double(v->n);
+  };
+  bool moving = false;
+  std::vector<bool> candidate(groups.size(), false);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    // Still: every judged track of the group fits the world better (and one is judged).
+    bool judged = false, all_still = true;
+    for (const std::size_t i : groups[g]) {
+      const auto l = lead(i);
+      if (!l) continue;
+      judged = true;
+      all_still = all_still && *l < -margin;
+      moving = moving || *l > margin;
+    }
+    candidate[g] = judged && all_still;
   }
-  if (!moving) return still;
-  for (std::size_t g = 0; g < groups.size(); ++g) still[g] = lead[g] && *lead[g] < -margin;
+  if (moving) still = candidate;
   return still;
 }
 

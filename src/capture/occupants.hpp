@@ -96,12 +96,14 @@ std::vector<std::optional<cv::Vec3d>> vehicle_positions(
     const std::map<std::string, CameraPose>& cameras, const GeometryOptions& options);
 
 // Which groups stand still in the world while the vehicle moves: a bystander on the sidewalk
-// or between the lanes, a face on a sign. A group is still when its sightings fit one point
+// or between the lanes, a face on a sign. A track is still when its sightings fit one point
 // fixed in the world better, by more than `margin` chi² per sighting, than one point fixed in
-// the vehicle (the vehicle's speed estimated from all tracks); it is flagged only when
-// another group of the vehicle moves (fits the vehicle better by as much), so a vehicle that
-// stops at the booth keeps its occupants. Groups with a track of a camera without a pose,
-// or with fewer than 3 sightings, are never flagged.
+// the vehicle (the vehicle's speed estimated from all tracks); each track is judged alone, so
+// one camera's pose error cannot make a group of several cameras look still. A group is
+// flagged when every judged track of it is still and another track of the vehicle moves
+// (fits the vehicle better by as much), so a vehicle that stops at the booth keeps its
+// occupants. Tracks of a camera without a pose, or with fewer than 3 sightings, are not
+// judged; a group with none judged is never flagged.
 std::vector<bool> still_groups(const std::vector<TrackSpan>& tracks,
                                const std::vector<std::vector<std::size_t>>& groups,
                                const std::map<std::string, CameraPose>& cameras,
