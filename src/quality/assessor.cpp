@@ -146,22 +146,15 @@ QualityReport Assessor::assess(const cv::Mat& bgr, std::span<const core::Face> f
 
 double Assessor::unified_head_component(const FaceContext& ctx, const QualityReport& report) const {
   const TemplateHead& h = *unified_head_;
-  if (models_.recognizer && models_.recognizer->spec().id != h.recognizer) return 0.0;
   std::string why;
-  const auto& a = ctx.embedding(ChipVariant::kPlain, why);
-  if (a.empty()) return 0.0;
-  const auto& b = ctx.embedding(ChipVariant::kMirrored, why);
-  if (b.empty()) return 0.0;
-  const auto t = mirrored_template(a, b);
-  if (t.size() != h.weights.size()) return 0.0;
-  double n = 0;
-  for (const float v : a) n += double(v) * v;
+  const auto in = head_input(h, ctx, why);
+  if (!in) return 0.0;
   std::vector<double> comp;
   for (const auto& [name, w] : h.component_weights) {
     const auto* r = report.find(name);
     comp.push_back(r && r->component ? *r->component : 0.0);
   }
-  const double v = h.predict(t, std::sqrt(n), comp);
+  const double v = h.predict(in->tmpl, in->norm, comp);
   return std::isfinite(v) ? config_.unified_head_mapping.apply(v) : 0.0;
 }
 

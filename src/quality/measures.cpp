@@ -395,21 +395,10 @@ class TemplateQualityHead final : public Measure {
   Cost cost() const override { return Cost::kModel; }
   std::string_view label() const override { return "learned template quality"; }
   Outcome compute(const FaceContext& ctx) const override {
-    if (ctx.models().recognizer && ctx.models().recognizer->spec().id != head_.recognizer)
-      return Outcome::fail("head fitted for recognizer " + head_.recognizer + ", not " +
-                           ctx.models().recognizer->spec().id);
     std::string why;
-    const auto& a = ctx.embedding(ChipVariant::kPlain, why);
-    if (a.empty()) return Outcome::fail(why);
-    const auto& b = ctx.embedding(ChipVariant::kMirrored, why);
-    if (b.empty()) return Outcome::fail(why);
-    const auto t = mirrored_template(a, b);
-    if (t.size() != head_.weights.size())
-      return Outcome::fail(
-          cv::format("template has %zu values, the head %zu", t.size(), head_.weights.size()));
-    double n = 0;
-    for (const float v : a) n += double(v) * v;
-    return Outcome::ok(head_.predict(t, std::sqrt(n)));
+    const auto in = head_input(head_, ctx, why);
+    if (!in) return Outcome::fail(why);
+    return Outcome::ok(head_.predict(in->tmpl, in->norm));
   }
 
  private:

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "quality/measure.hpp"
 #include "vision/recognizer.hpp"
 
 namespace laneface::quality {
@@ -90,6 +91,29 @@ std::vector<float> mirrored_template(std::span<const float> plain, std::span<con
   vision::add_l2_normalised(t, mirror);
   vision::normalise_l2(t);
   return t;
+}
+
+std::optional<HeadInput> head_input(const TemplateHead& head, const FaceContext& ctx,
+                                    std::string& why) {
+  if (ctx.models().recognizer && ctx.models().recognizer->spec().id != head.recognizer) {
+    why = "head fitted for recognizer " + head.recognizer + ", not " +
+          ctx.models().recognizer->spec().id;
+    return std::nullopt;
+  }
+  const auto& a = ctx.embedding(ChipVariant::kPlain, why);
+  if (a.empty()) return std::nullopt;
+  const auto& b = ctx.embedding(ChipVariant::kMirrored, why);
+  if (b.empty()) return std::nullopt;
+  HeadInput in;
+  in.tmpl = mirrored_template(a, b);
+  if (in.tmpl.size() != head.weights.size()) {
+    why = cv::format("template has %zu values, the head %zu", in.tmpl.size(), head.weights.size());
+    return std::nullopt;
+  }
+  double n = 0;
+  for (const float v : a) n += double(v) * v;
+  in.norm = std::sqrt(n);
+  return in;
 }
 
 }  // namespace laneface::quality

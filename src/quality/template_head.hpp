@@ -5,6 +5,7 @@
 // `laneface eval edc --fit cv --head-out FILE` on the calibration half of a data set only.
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -38,5 +39,17 @@ struct TemplateHead {
 // L2-normalised sum of the L2-normalised embeddings of the aligned chip and of its mirror
 // image. Empty when either is empty or zero.
 std::vector<float> mirrored_template(std::span<const float> plain, std::span<const float> mirror);
+
+class FaceContext;  // quality/measure.hpp
+
+// What `head` reads from a face: the matcher's template (mirrored_template of the context's
+// plain and mirrored embeddings) and the plain embedding's L2 norm. nullopt with `why` when
+// the head was fitted for another recognizer, an embedding fails or the sizes differ.
+struct HeadInput {
+  std::vector<float> tmpl;
+  double norm = 0;
+};
+std::optional<HeadInput> head_input(const TemplateHead& head, const FaceContext& ctx,
+                                    std::string& why);
 
 }  // namespace laneface::quality
