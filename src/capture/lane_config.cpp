@@ -98,6 +98,7 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
   r.str("profile", c.profile);
   r.num("candidates_per_track", c.candidates_per_track, 1, 100);
   r.num("full_candidates", c.full_candidates, 1, 100);
+  r.flag("cheap_on_crop", c.cheap_on_crop);
   r.str("best_shot_measure", c.best_shot_measure);
   r.num("probe_shots", c.probe_shots, 1, 100);
   r.num("probe_min_similarity", c.probe_min_similarity, -1, 1);

@@ -55,6 +55,10 @@ struct LaneConfig {
   std::string profile = "lane-capture";
   int candidates_per_track = 3;  // detections kept per track (ranked by the cheap score)
   int full_candidates = 6;       // per occupant: full assessment (+ template) on this many
+  // The cheap gate judges each detection's crop (the image the full assessment sees and that is
+  // submitted) rather than the frame: the landmark head pose depends on the image it is fitted
+  // in, so a face off the frame's centre got another yaw in the frame than in its crop.
+  bool cheap_on_crop = true;
   // Among an occupant's passing candidates the submitted one has the highest unified quality
   // score (empty) or the highest component of this measure (e.g. "TemplateNorm").
   std::string best_shot_measure;

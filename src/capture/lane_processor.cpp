@@ -12,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 #include <set>
 
+#include "capture/best_shot.hpp"
 #include "capture/document_gallery.hpp"
 #include "capture/frame_source.hpp"
 #include "capture/occupants.hpp"
@@ -111,13 +112,9 @@ core::Face shifted(core::Face f, cv::Point2f d) {
 
 // The submitted image: the face with one face width/height of margin on each side.
 void make_crop(const cv::Mat& frame, Seen& s) {
-  const auto& b = s.face.box;
-  const float w = b.width(), h = b.height();
-  const cv::Rect r = cv::Rect(cv::Point(int(std::floor(b.x1 - w)), int(std::floor(b.y1 - h))),
-                              cv::Point(int(std::ceil(b.x2 + w)), int(std::ceil(b.y2 + h)))) &
-                     cv::Rect({0, 0}, frame.size());
-  s.crop = frame(r).clone();
-  s.crop_face = shifted(s.face, {-float(r.x), -float(r.y)});
+  auto c = shot_crop(frame, s.face);
+  s.crop = std::move(c.image);
+  s.crop_face = std::move(c.face);
 }
 
 cv::Rect roi_pixels(const cv::Rect2f& roi, cv::Size size) {
@@ -230,14 +227,17 @@ struct LaneProcessor::Impl {
         Seen s;
         s.frame = f;
         s.face = faces[i];
-        const auto rep = assessor.assess(frame.image, faces, i, quality::Scope::kCheap);
-        s.cheap = float(rep.unified());
-        s.cheap_pass = assessor.validate(rep, config.profile).passed;
-        if (const auto* m = rep.find("InterEyeDistance"); m && m->raw) s.ied = float(*m->raw);
-        if (const auto* m = rep.find("HeadPoseYaw"); m && m->raw)
-          s.abs_yaw = std::abs(float(*m->raw));
-        s.chip = appearance_chip(frame.image, faces[i].box);
         make_crop(frame.image, s);
+        // On the crop (cheap_on_crop), the image the full assessment sees: the landmark head
+        // pose depends on where the face lies in the image it is fitted in.
+        const CheapShot cheap =
+            config.cheap_on_crop ? assess_cheap(assessor, s.crop, {s.crop_face}, 0, config.profile)
+                                 : assess_cheap(assessor, frame.image, faces, i, config.profile);
+        s.cheap = cheap.unified;
+        s.cheap_pass = cheap.passed;
+        s.ied = cheap.ied;
+        s.abs_yaw = cheap.abs_yaw;
+        s.chip = appearance_chip(frame.image, faces[i].box);
         run.seen.push_back(std::move(s));
         dets.push_back({faces[i].box, faces[i].score, colour_histogram(frame.image, faces[i].box),
                         int(base + i)});

@@ -170,6 +170,7 @@ TEST(LaneConfig, LoadsAndRejectsBadValues) {
 detect_stride = 3
 min_face = 40
 ghost_motion = false
+cheap_on_crop = false
 [lane.cameras.windshield]
 roi = [0.0, 0.2, 1.0, 0.6]
 rows = [1]
@@ -182,6 +183,8 @@ row_widths = [60.0, 40.0]
   EXPECT_EQ(c.detect_stride, 3);
   EXPECT_EQ(c.min_face, 40);
   EXPECT_FALSE(c.ghost_motion);
+  EXPECT_FALSE(c.cheap_on_crop);
+  EXPECT_TRUE(LaneConfig{}.cheap_on_crop);
   EXPECT_FLOAT_EQ(c.camera("windshield").roi.y, 0.2f);
   EXPECT_EQ(c.camera("windshield").windows.size(), 1u);
   EXPECT_EQ(c.camera("rear_side").rows, (std::vector<int>{2, 3}));
@@ -198,6 +201,7 @@ row_widths = [60.0, 40.0]
   EXPECT_EQ(kind, core::ErrorKind::kNotFound);
   // The repository's config loads.
   EXPECT_NO_THROW(LaneConfig::load(default_lane_config_path()));
+  EXPECT_TRUE(LaneConfig::load(default_lane_config_path()).cheap_on_crop);
 }
 
 }  // namespace
