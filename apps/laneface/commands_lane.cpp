@@ -52,7 +52,7 @@ void write_vehicle(const std::filesystem::path& out, capture::VehicleResult& r) 
 struct LaneFlags {
   std::string lane_dir, config = capture::default_lane_config_path().string(), out, db, key_file,
                         quality_config = quality::default_quality_config_path().string(), json,
-                        faces;
+                        faces, trace;
   bool no_events = false;
   std::size_t limit = 0;
   int detect_stride = 0;
@@ -202,6 +202,8 @@ void register_bench_lane(CLI::App& app, Globals& globals, int& exit_code) {
   cmd->add_flag("--no-events", f->no_events, "split the streams by face presence");
   cmd->add_option("--limit", f->limit, "score only the first N vehicles");
   cmd->add_option("--faces", f->faces, "source photo folder (default: lane.json sim.faces)");
+  cmd->add_option("--trace", f->trace,
+                  "write the join trace here: one JSON line per vehicle (docs/lane-format.md)");
   cmd->add_option("--detect-stride", f->detect_stride, "override the config's detection stride")
       ->check(CLI::Range(1, 30));
   cmd->callback([f, &globals, &exit_code] {
@@ -220,6 +222,7 @@ void register_bench_lane(CLI::App& app, Globals& globals, int& exit_code) {
     o.events = !f->no_events;
     o.limit = f->limit;
     o.faces = f->faces;
+    o.trace = f->trace;
     o.threads = globals.threads;
     o.progress = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
     auto report = capture::run_lane_bench(processor, gallery, engine, lane, o);

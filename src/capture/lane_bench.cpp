@@ -244,6 +244,102 @@ VehicleDiagnosis diagnose_vehicle(const nlohmann::json& truth,
   return d;
 }
 
+namespace {
+
+// A truth face's key in the trace: "o<id>" occupant, "g<id>" ghost.
+std::string face_key(bool ghost, int id) {
+  std::string key(1, ghost ? 'g' : 'o');
+  key += std::to_string(id);
+  return key;
+}
+
+// Votes as JSON: {"o<id>": n, "g<id>": n} (truth occupant / ghost).
+nlohmann::json votes_json(const std::map<std::pair<int, int>, int>& votes) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, n] : votes) j[face_key(k.first == 1, k.second)] = n;
+  return j;
+}
+
+std::string who_json(const Attribution& a) {
+  if (a.kind == Attribution::Kind::kNothing) return "";
+  return face_key(a.kind == Attribution::Kind::kGhost, a.id);
+}
+
+}  // namespace
+
+nlohmann::json trace_vehicle(const nlohmann::json& truth, const VehicleResult& result) {
+  const BoxIndex idx = index_boxes(truth);
+  const nlohmann::json& join = result.join;
+  nlohmann::json tracks = nlohmann::json::array();
+  for (std::size_t i = 0; i < result.joined_tracks.size(); ++i) {
+    const auto& s = result.joined_tracks[i];
+    nlohmann::json t = join.contains("tracks") && i < join["tracks"].size()
+                           ? join["tracks"][i]
+                           : nlohmann::json::object();
+    t["detections"] = s.size();
+    t["truth"] = votes_json(votes_indexed(s, idx, 0.3));
+    t["joined_by"] = nullptr;
+    if (join.contains("steps")) {
+      for (const auto& st : join["steps"]) {
+        const auto in = [&](const char* side) {
+          for (const auto& k : st[side]) {
+            if (k.get<std::size_t>() == i) return true;
+          }
+          return false;
+        };
+        if (in("a") || in("b")) {
+          t["joined_by"] = st["pass"];
+          break;
+        }
+      }
+    }
+    nlohmann::json pts = nlohmann::json::array();
+    for (const auto& p : s) {
+      const auto c = p.box.center();
+      const auto r1 = [](float x) { return std::round(double(x) * 10) / 10; };  // 0.1 px
+      pts.push_back({p.frame, r1(c.x), r1(c.y), r1(p.box.width())});
+    }
+    t["points"] = std::move(pts);
+    tracks.push_back(std::move(t));
+  }
+  nlohmann::json occupants = nlohmann::json::array();
+  std::vector<DiagnosedOccupant> diag;
+  const auto& oj = result.json.value("occupants", nlohmann::json::array());
+  for (std::size_t k = 0; k < result.occupants.size() && k < oj.size(); ++k) {
+    const auto votes = votes_indexed(result.occupants[k].sightings, idx, 0.3);
+    DiagnosedOccupant d;
+    d.votes = occupant_votes(votes);
+    d.captured = oj[k].value("captured", false);
+    d.cameras = oj[k].value("cameras", std::vector<std::string>());
+    diag.push_back(d);
+    occupants.push_back({{"truth", who_json(attribute_votes(votes))},
+                         {"votes", votes_json(votes)},
+                         {"captured", d.captured},
+                         {"cameras", d.cameras}});
+  }
+  std::vector<std::map<int, int>> rejected, dropped;
+  for (const auto& s : result.rejected)
+    rejected.push_back(occupant_votes(votes_indexed(s, idx, 0.3)));
+  for (const auto& s : result.dropped)
+    dropped.push_back(occupant_votes(votes_indexed(s, idx, 0.3)));
+  const VehicleDiagnosis d = diagnose_vehicle(truth, diag, rejected, dropped);
+  nlohmann::json causes = nlohmann::json::object();
+  const auto truth_occ = truth.value("occupants", nlohmann::json::array());
+  for (std::size_t k = 0; k < truth_occ.size() && k < d.cause.size(); ++k) {
+    causes[face_key(false, truth_occ[k].value("id", -1))] = d.cause[k];
+  }
+  return {{"vehicle", result.json.value("vehicle", std::string())},
+          {"truth_occupants", truth_occ.size()},
+          {"occupants_out", result.occupants.size()},
+          {"causes", causes},
+          {"duplicates_cross_camera", d.duplicates_cross_camera},
+          {"duplicates_same_camera", d.duplicates_same_camera},
+          {"occupants", occupants},
+          {"tracks", tracks},
+          {"steps", join.value("steps", nlohmann::json::array())},
+          {"similarity", join.value("similarity", nlohmann::json::array())}};
+}
+
 nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGallery& gallery,
                               const vision::FaceEngine& engine, const LaneDirectory& lane,
                               const LaneBenchOptions& options) {
@@ -311,10 +407,22 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
     diag_dropped[v].push_back(occupant_votes(votes_indexed(sightings, boxes[v], 0.3)));
   };
   long split_correct = 0, split_merged = 0, split_broken = 0, split_missed = 0;
+  std::ofstream trace;
+  if (!options.trace.empty()) {
+    if (!options.events) {
+      throw Error(ErrorKind::kInvalidInput,
+                  options.trace.string() + ": --trace needs the sensor events (no --no-events)");
+    }
+    trace.open(options.trace);
+    if (!trace) {
+      throw Error(ErrorKind::kIo, options.trace.string() + ": cannot write the trace file");
+    }
+  }
   const auto t_all = std::chrono::steady_clock::now();
   if (options.events) {
     for (std::size_t v = 0; v < n; ++v) {
       const VehicleResult r = processor.process_detailed(lane.vehicles[v]);
+      if (trace.is_open()) trace << trace_vehicle(truth[v], r).dump() << "\n" << std::flush;
       latencies.push_back(r.latency_ms);
       video_s += r.video_s;
       wall_s += r.wall_ms / 1000;

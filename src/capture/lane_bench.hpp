@@ -81,9 +81,17 @@ VehicleDiagnosis diagnose_vehicle(const nlohmann::json& truth,
 // angle").
 std::string failure_requirement(const std::string& failure);
 
+// One vehicle's line of `bench lane --trace` (docs/lane-format.md "Join trace"): every track
+// that took part in the join with the truth faces its sightings fall on (the votes above),
+// the occupant it ended in and the join pass that first merged it, the occupants with their
+// attribution, the join's steps and similarities, and the diagnosis (causes, duplicates).
+// Pure; unit-tested.
+nlohmann::json trace_vehicle(const nlohmann::json& truth, const VehicleResult& result);
+
 struct LaneBenchOptions {
   bool events = true;           // false: split the streams by face presence
   std::size_t limit = 0;        // vehicles (0 = all)
+  std::filesystem::path trace;  // JSON lines, one per vehicle (trace_vehicle); events only
   std::filesystem::path faces;  // source photos folder (default: lane.json sim.faces)
   int threads = 2;
   std::function<void(const std::string&)> progress;

@@ -109,6 +109,7 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
   r.num("join_motion_min_similarity", c.join_motion_min_similarity, -1, 1);
   r.num("join_geometry_threshold", c.join_geometry_threshold, 0, 1e6);
   r.num("join_geometry_min_similarity", c.join_geometry_min_similarity, -1, 1);
+  r.num("join_cross_geometry_veto", c.join_cross_geometry_veto, 0, 1e6);
   r.num("geometry_face_m", c.geometry_face_m, 0.05, 0.5);
   r.num("geometry_sigma_px", c.geometry_sigma_px, 0.1, 1000);
   r.num("geometry_sigma_range", c.geometry_sigma_range, 0.001, 10);

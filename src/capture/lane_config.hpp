@@ -84,9 +84,13 @@ struct LaneConfig {
   // (occupants.hpp JoinOptions::geometry_threshold); 0: off.
   double join_geometry_threshold = 8;
   double join_geometry_min_similarity = -1;  // templates below this are never joined so
-  double geometry_face_m = 0.16;             // face (detector box) width prior, metres
-  double geometry_sigma_px = 6;              // sighting error across the ray, px
-  double geometry_sigma_range = 0.1;         // relative error of the range from face width
+  // Cross-camera joins are vetoed when the two groups' sightings fit one point in the vehicle
+  // worse than each alone by more than this chi² per sighting (needs the cameras' calibration;
+  // occupants.hpp JoinOptions::cross_geometry_veto); 0: off.
+  double join_cross_geometry_veto = 12;
+  double geometry_face_m = 0.16;      // face (detector box) width prior, metres
+  double geometry_sigma_px = 6;       // sighting error across the ray, px
+  double geometry_sigma_range = 0.1;  // relative error of the range from face width
   // Seats from each occupant's position in the vehicle (calibrated cameras; occupants.hpp
   // estimate_seats_geometric) instead of face widths and frame positions.
   bool seat_geometry = false;

@@ -390,6 +390,44 @@ struct LaneProcessor::Impl {
     result.rejected.push_back(std::move(s));
   }
 
+  // The join's diagnostic record (VehicleResult::join); groups index occupants.
+  static void record_join(VehicleResult& result, const std::vector<CameraRun>& runs,
+                          const std::vector<TrackRef>& kept, const std::vector<TrackSpan>& spans,
+                          const std::vector<std::vector<float>>& sim,
+                          const std::vector<JoinStep>& steps,
+                          const std::vector<std::vector<std::size_t>>& groups) {
+    nlohmann::json tracks = nlohmann::json::array();
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      const CameraRun& run = runs[kept[i].run];
+      std::vector<Sighting> s;
+      for (const auto& o : run.tracks[kept[i].track].observations) {
+        s.push_back({run.camera, o.frame, o.box});
+      }
+      result.joined_tracks.push_back(std::move(s));
+      tracks.push_back({{"camera", spans[i].camera},
+                        {"first", spans[i].first},
+                        {"last", spans[i].last},
+                        {"occupant", -1}});
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      for (const std::size_t i : groups[g]) tracks[i]["occupant"] = g;
+    }
+    nlohmann::json js = nlohmann::json::array();
+    for (const JoinStep& st : steps) {
+      js.push_back({{"pass", st.pass},
+                    {"a", st.a},
+                    {"b", st.b},
+                    {"score", std::round(st.score * 1e4) / 1e4}});
+    }
+    nlohmann::json sj = nlohmann::json::array();
+    for (const auto& row : sim) {
+      nlohmann::json r = nlohmann::json::array();
+      for (const float v : row) r.push_back(std::round(double(v) * 1e3) / 1e3);
+      sj.push_back(std::move(r));
+    }
+    result.join = {{"tracks", std::move(tracks)}, {"steps", std::move(js)}, {"similarity", sj}};
+  }
+
   VehicleResult finish(const VehiclePass& pass, std::vector<CameraRun>& runs,
                        const std::vector<TrackRef>& refs, const Observer& observer) const {
     VehicleResult result;
@@ -466,10 +504,12 @@ struct LaneProcessor::Impl {
     jo.motion_min_similarity = config.join_motion_min_similarity;
     jo.geometry_threshold = config.join_geometry_threshold;
     jo.geometry_min_similarity = config.join_geometry_min_similarity;
+    jo.cross_geometry_veto = config.join_cross_geometry_veto;
     jo.geometry.face_m = config.geometry_face_m;
     jo.geometry.sigma_px = config.geometry_sigma_px;
     jo.geometry.sigma_range = config.geometry_sigma_range;
-    if (jo.geometry_threshold > 0 || config.seat_geometry || config.ghost_geometry) {
+    if (jo.geometry_threshold > 0 || jo.cross_geometry_veto > 0 || config.seat_geometry ||
+        config.ghost_geometry) {
       for (const CameraRun& run : runs) {
         const CameraGeometry& g = config.camera(run.camera);
         if (g.focal <= 0 || run.size.width <= 0) continue;
@@ -479,7 +519,9 @@ struct LaneProcessor::Impl {
         jo.geometry.fps = run.fps > 0 ? run.fps : jo.geometry.fps;
       }
     }
-    auto groups = join_tracks(spans, sim, jo);
+    std::vector<JoinStep> steps;
+    auto groups = join_tracks(spans, sim, jo, &steps);
+    record_join(result, runs, kept, spans, sim, steps, groups);
     if (config.ghost_geometry && !jo.cameras.empty()) {
       // A person standing still in the world while the vehicle moves is not in it.
       const auto still =
@@ -498,6 +540,10 @@ struct LaneProcessor::Impl {
         }
       }
       groups = std::move(moving);
+      for (auto& t : result.join["tracks"]) t["occupant"] = -1;
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        for (const std::size_t i : groups[g]) result.join["tracks"][i]["occupant"] = g;
+      }
     }
     // Per occupant: full assessment of the best few candidates, best passing shot wins.
     struct Choice {

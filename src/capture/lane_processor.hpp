@@ -77,6 +77,14 @@ struct VehicleResult {
   std::vector<std::vector<Sighting>> rejected;
   // Tracks shorter than min_detections (never occupants), with their sightings.
   std::vector<std::vector<Sighting>> dropped;
+  // For diagnostics (`bench lane --trace`; never photos or templates): the tracks that took
+  // part in the join (long enough, not a ghost by the per-track filters), with their sightings,
+  // and `join` = {"tracks": [{"camera", "first", "last", "occupant"}] parallel to them
+  // ("occupant": index in occupants, -1 when the group was rejected as a bystander), "steps":
+  // [{"pass", "a", "b", "score"}] the join's merges in order (track indices), "similarity":
+  // the tracks' template similarities (-1: not comparable)}.
+  std::vector<std::vector<Sighting>> joined_tracks;
+  nlohmann::json join;
   long frames = 0;        // frames per camera
   double video_s = 0;     // seconds of lane video (frames / fps)
   double wall_ms = 0;     // total processing time

@@ -107,24 +107,58 @@ long earliest_frame(const std::vector<TrackSpan>& tracks) {
   return first.value_or(0);
 }
 
+// Each track's sightings as constraints on one point fixed in the vehicle (the vehicle's speed
+// estimated from all tracks), and how much worse two groups fit one such point than each its
+// own (chi² growth per sighting). Tracks of cameras without a pose have no constraints; not
+// valid when there is no pose or the speed is unknown.
+class VehicleFit {
+ public:
+  VehicleFit(const std::vector<TrackSpan>& tracks, const JoinOptions& options)
+      : cons_(tracks.size()) {
+    if (options.cameras.empty()) return;
+    const long origin = earliest_frame(tracks);
+    const auto speed = estimate_speed(tracks, options.cameras, origin, options.geometry);
+    if (!speed) return;
+    valid_ = true;
+    for (std::size_t i = 0; i < tracks.size(); ++i) {
+      const auto it = options.cameras.find(tracks[i].camera);
+      if (it != options.cameras.end()) {
+        cons_[i] = vehicle_constraints(tracks[i], it->second, *speed, origin, options.geometry);
+      }
+    }
+  }
+  bool valid() const { return valid_; }
+  const std::vector<Constraint>& constraints(std::size_t track) const { return cons_[track]; }
+  void gather(const std::vector<std::size_t>& group, std::vector<Constraint>& out) const {
+    for (const std::size_t i : group) out.insert(out.end(), cons_[i].begin(), cons_[i].end());
+  }
+  // nullopt when a group has no posed sighting or a fit fails.
+  std::optional<double> growth(const std::vector<std::size_t>& a,
+                               const std::vector<std::size_t>& b) const {
+    std::vector<Constraint> ca, cb;
+    gather(a, ca);
+    gather(b, cb);
+    if (ca.empty() || cb.empty()) return std::nullopt;
+    const auto fa = fit_position(ca), fb = fit_position(cb);
+    ca.insert(ca.end(), cb.begin(), cb.end());
+    const auto f = fit_position(ca);
+    if (!fa || !fb || !f) return std::nullopt;
+    return (f->chi2 - fa->chi2 - fb->chi2) / double(f->n);
+  }
+
+ private:
+  bool valid_ = false;
+  std::vector<std::vector<Constraint>> cons_;
+};
+
 // The geometry pass of join_tracks (JoinOptions::geometry_threshold).
 void geometry_pass(const std::vector<TrackSpan>& tracks,
                    const std::vector<std::vector<float>>& similarity, const JoinOptions& options,
-                   std::vector<std::vector<std::size_t>>& groups) {
-  const long origin = earliest_frame(tracks);
-  const auto speed = estimate_speed(tracks, options.cameras, origin, options.geometry);
-  if (!speed) return;
-  std::vector<std::vector<Constraint>> cons(tracks.size());
+                   std::vector<std::vector<std::size_t>>& groups, std::vector<JoinStep>* steps) {
+  const VehicleFit vf(tracks, options);
+  if (!vf.valid()) return;
   std::vector<bool> posed(tracks.size(), false);
-  for (std::size_t i = 0; i < tracks.size(); ++i) {
-    const auto it = options.cameras.find(tracks[i].camera);
-    if (it == options.cameras.end()) continue;
-    cons[i] = vehicle_constraints(tracks[i], it->second, *speed, origin, options.geometry);
-    posed[i] = !cons[i].empty();
-  }
-  auto gather = [&](const std::vector<std::size_t>& g, std::vector<Constraint>& out) {
-    for (const std::size_t i : g) out.insert(out.end(), cons[i].begin(), cons[i].end());
-  };
+  for (std::size_t i = 0; i < tracks.size(); ++i) posed[i] = !vf.constraints(i).empty();
   for (;;) {
     const std::size_t m = groups.size();
     std::vector<std::optional<double>> alone(m);
@@ -133,7 +167,7 @@ void geometry_pass(const std::vector<TrackSpan>& tracks,
       for (const std::size_t i : groups[a]) usable[a] = usable[a] && posed[i];
       if (!usable[a]) continue;
       std::vector<Constraint> c;
-      gather(groups[a], c);
+      vf.gather(groups[a], c);
       if (const auto f = fit_position(c)) alone[a] = f->chi2;
     }
     // Minus the growth of the misfit per sighting when a and b are one point (higher is
@@ -147,8 +181,8 @@ void geometry_pass(const std::vector<TrackSpan>& tracks,
         const GroupPair p = compare_groups(tracks, similarity, groups[a], groups[b]);
         if (p.shared_camera || p.mean_similarity < options.geometry_min_similarity) continue;
         std::vector<Constraint> c;
-        gather(groups[a], c);
-        gather(groups[b], c);
+        vf.gather(groups[a], c);
+        vf.gather(groups[b], c);
         const auto f = fit_position(c);
         if (!f) continue;
         const double d = (f->chi2 - *alone[a] - *alone[b]) / double(f->n);
@@ -157,6 +191,10 @@ void geometry_pass(const std::vector<TrackSpan>& tracks,
     }
     const auto pair = mutual_best_pair(fit, -options.geometry_threshold);
     if (!pair) break;
+    if (steps) {
+      steps->push_back(
+          {"geometry", groups[pair->first], groups[pair->second], -fit[pair->first][pair->second]});
+    }
     merge_groups(groups, pair->first, pair->second);
   }
 }
@@ -192,7 +230,8 @@ std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& 
 
 std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& tracks,
                                                   const std::vector<std::vector<float>>& similarity,
-                                                  const JoinOptions& options) {
+                                                  const JoinOptions& options,
+                                                  std::vector<JoinStep>* steps) {
   const double threshold = options.threshold, cross_threshold = options.cross_threshold;
   const std::size_t n = tracks.size();
   std::vector<std::vector<std::size_t>> groups(n);
@@ -220,6 +259,7 @@ std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& 
       }
     }
     if (ba == n) break;
+    if (steps) steps->push_back({"template", groups[ba], groups[bb], best});
     merge_groups(groups, ba, bb);
   }
   auto mean_similarity = [&](const std::vector<std::size_t>& a, const std::vector<std::size_t>& b) {
@@ -263,24 +303,42 @@ std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& 
       }
     }
     if (ba == n) break;
+    if (steps) steps->push_back({"motion", groups[ba], groups[bb], best});
     merge_groups(groups, ba, bb);
   }
-  // Cross-camera pass: mutual best partners among groups with no camera in common.
+  // Cross-camera pass: mutual best partners among groups with no camera in common (and, with
+  // the veto, whose sightings can be one point in the vehicle).
+  std::optional<VehicleFit> fit;
+  if (options.cross_geometry_veto > 0 && cross_threshold < threshold) {
+    fit.emplace(tracks, options);
+  }
+  auto vetoed = [&](const std::vector<std::size_t>& a, const std::vector<std::size_t>& b) {
+    if (!fit || !fit->valid()) return false;
+    const auto g = fit->growth(a, b);
+    return g && *g > options.cross_geometry_veto;
+  };
   while (cross_threshold < threshold && groups.size() > 1) {
     const std::size_t m = groups.size();
     std::vector<std::vector<double>> mean(m, std::vector<double>(m, -2));
     for (std::size_t a = 0; a < m; ++a) {
       for (std::size_t b = a + 1; b < m; ++b) {
         const GroupPair p = compare_groups(tracks, similarity, groups[a], groups[b]);
-        if (!p.shared_camera) mean[a][b] = mean[b][a] = p.mean_similarity;
+        if (!p.shared_camera &&
+            !(p.mean_similarity > cross_threshold && vetoed(groups[a], groups[b]))) {
+          mean[a][b] = mean[b][a] = p.mean_similarity;
+        }
       }
     }
     const auto pair = mutual_best_pair(mean, cross_threshold);
     if (!pair) break;
+    if (steps) {
+      steps->push_back({"cross_camera", groups[pair->first], groups[pair->second],
+                        mean[pair->first][pair->second]});
+    }
     merge_groups(groups, pair->first, pair->second);
   }
   if (options.geometry_threshold > 0 && groups.size() > 1) {
-    geometry_pass(tracks, similarity, options, groups);
+    geometry_pass(tracks, similarity, options, groups, steps);
   }
   std::sort(groups.begin(), groups.end(),
             [](const auto& a, const auto& b) { return a.front() < b.front(); });

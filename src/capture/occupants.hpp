@@ -71,6 +71,10 @@ struct JoinOptions {
   // of cameras in `cameras` take part.
   double geometry_threshold = 0;
   double geometry_min_similarity = -1;  // templates less similar than this never join so
+  // Geometric veto on the cross-camera pass: two groups whose sightings' fit as one point fixed
+  // in the vehicle grows the misfit by more than this per sighting (as the geometry pass
+  // measures it; only tracks of cameras in `cameras`) are not its partners; 0: off.
+  double cross_geometry_veto = 0;
   std::map<std::string, CameraPose> cameras;
   GeometryOptions geometry;
 };
@@ -83,9 +87,21 @@ struct JoinOptions {
 std::optional<double> continuation_error(const TrackSpan& a, const TrackSpan& b,
                                          std::size_t fit = 6);
 
+// One merge made by join_tracks, for diagnostics (`bench lane --trace`): the pass, the two
+// groups' tracks and the score that decided it: "template" and "cross_camera" the groups' mean
+// similarity, "motion" the continuation error (face widths), "geometry" the growth of the
+// misfit per sighting.
+struct JoinStep {
+  std::string pass;
+  std::vector<std::size_t> a, b;
+  double score = 0;
+};
+
+// `steps` (optional): each merge is appended, in the order made.
 std::vector<std::vector<std::size_t>> join_tracks(const std::vector<TrackSpan>& tracks,
                                                   const std::vector<std::vector<float>>& similarity,
-                                                  const JoinOptions& options);
+                                                  const JoinOptions& options,
+                                                  std::vector<JoinStep>* steps = nullptr);
 
 // Each group's position in the vehicle's frame (metres; X forward, Y to the driver's side, Z
 // up; X relative to the other groups' only, the vehicle's place being unknown): the point

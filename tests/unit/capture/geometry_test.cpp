@@ -167,6 +167,43 @@ TEST(GeometryJoin, PeopleAboutAMetreApartAreNotJoined) {
   }
 }
 
+TEST(GeometryJoin, CrossCameraVetoKeepsTwoPlacesApart) {
+  const auto cams = nominal_cameras();
+  const double speed = 1.6;
+  // Driver (windshield) and front passenger (passenger_side), 0.8 m apart, whose templates
+  // score 0.3: below the template threshold (0.35), above the cross-camera one (0.2), where
+  // mutual best partners join.
+  const cv::Vec3d driver(-1.4, 0.4, 1.25), passenger(-1.4, -0.4, 1.25);
+  const std::vector<TrackSpan> two{
+      sighted("windshield", cams.at("windshield"), driver, speed, 0, 30, 1),
+      sighted("passenger_side", cams.at("passenger_side"), passenger, speed, 6, 40, 1)};
+  JoinOptions o;
+  o.cross_threshold = 0.2;
+  o.cameras = cams;
+  const auto sim = flat_similarity(2, 0.3f);
+  std::vector<JoinStep> steps;
+  EXPECT_EQ(join_tracks(two, sim, o, &steps).size(), 1u);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].pass, "cross_camera");
+  EXPECT_NEAR(steps[0].score, 0.3, 1e-6);
+  // With the veto, the misfit of one point for both forbids it.
+  o.cross_geometry_veto = 8;
+  EXPECT_EQ(join_tracks(two, sim, o).size(), 2u);
+  // One person on both cameras still joins.
+  const std::vector<TrackSpan> one{
+      sighted("windshield", cams.at("windshield"), driver, speed, 0, 30, 1),
+      sighted("driver_side", cams.at("driver_side"), driver, speed, 6, 40, 1)};
+  steps.clear();
+  EXPECT_EQ(join_tracks(one, sim, o, &steps).size(), 1u);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].pass, "cross_camera");
+  // The template pass is not vetoed (a template above 0.35 joins), nor is anything without
+  // calibration.
+  EXPECT_EQ(join_tracks(two, flat_similarity(2, 0.5f), o).size(), 1u);
+  o.cameras.clear();
+  EXPECT_EQ(join_tracks(two, sim, o).size(), 1u);
+}
+
 TEST(GeometryGhosts, APersonStandingStillBesideAMovingVehicleIsFlagged) {
   const auto cams = nominal_cameras();
   const double speed = 1.4;

@@ -66,6 +66,33 @@ TEST(JoinTracks, MotionJoinsABrokenTrackOnly) {
   EXPECT_EQ(join_tracks(t, sim, o).size(), 3u);
 }
 
+TEST(JoinTracks, RecordsEachMergeWithItsPass) {
+  // As above: the windshield track joins the first half by template (0.6), then the second
+  // half joins by motion (the path continues exactly: error 0).
+  const std::vector<TrackSpan> t{moving("driver_side", 0, 10, 1000, 300, -25),
+                                 moving("driver_side", 20, 30, 500, 300, -25),
+                                 moving("driver_side", 0, 30, 1200, 300, -25),
+                                 moving("windshield", 0, 30, 800, 200, 2, 0, 80)};
+  const std::vector<std::vector<float>> sim{
+      {1, 0.1f, 0.0f, 0.6f}, {0.1f, 1, 0.05f, 0.1f}, {0.0f, 0.05f, 1, 0.0f}, {0.6f, 0.1f, 0.0f, 1}};
+  JoinOptions o;
+  o.motion_tolerance = 1.0;
+  std::vector<JoinStep> steps;
+  const auto g = join_tracks(t, sim, o, &steps);
+  EXPECT_EQ(g, (std::vector<std::vector<std::size_t>>{{0, 1, 3}, {2}}));
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].pass, "template");
+  EXPECT_EQ(steps[0].a, (std::vector<std::size_t>{0}));
+  EXPECT_EQ(steps[0].b, (std::vector<std::size_t>{3}));
+  EXPECT_NEAR(steps[0].score, 0.6, 1e-6);
+  EXPECT_EQ(steps[1].pass, "motion");
+  EXPECT_EQ(steps[1].a, (std::vector<std::size_t>{0, 3}));
+  EXPECT_EQ(steps[1].b, (std::vector<std::size_t>{1}));
+  EXPECT_NEAR(steps[1].score, 0.0, 1e-6);
+  // The same groups without a log.
+  EXPECT_EQ(join_tracks(t, sim, o), g);
+}
+
 TEST(JoinTracks, MotionDoesNotJoinTheNextPersonOnThePath) {
   // Person 1 leaves the frame at frame 10; person 2, on the same path, appears where person 1
   // was 8 frames later (the faces of a side camera pass one after another). Person 1 carried

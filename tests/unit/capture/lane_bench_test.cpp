@@ -40,6 +40,42 @@ TEST(LaneBench, AttributesSightingsByOverlapVotes) {
   EXPECT_EQ(m.id, 0);
 }
 
+TEST(LaneBench, TracesTracksTheirTruthAndJoinPass) {
+  // One output occupant made of a windshield track of occupant 0 and a side track of
+  // occupant 1 joined by the cross-camera pass: occupant 1 is "merged".
+  VehicleResult r;
+  r.json = nlohmann::json::parse(
+      R"({"vehicle": "v0001", "occupants": [{"captured": true, "cameras": ["side", "ws"]}]})");
+  const std::vector<Sighting> ws{{"ws", 10, b(100, 100, 80)}, {"ws", 12, b(110, 100, 80)}};
+  const std::vector<Sighting> side{{"side", 10, b(400, 200, 50)}};
+  r.joined_tracks = {ws, side};
+  r.occupants.resize(1);
+  r.occupants[0].sightings = {ws[0], ws[1], side[0]};
+  r.join = nlohmann::json::parse(R"({
+    "tracks": [{"camera": "ws", "first": 10, "last": 12, "occupant": 0},
+               {"camera": "side", "first": 10, "last": 10, "occupant": 0}],
+    "steps": [{"pass": "cross_camera", "a": [0], "b": [1], "score": 0.25}],
+    "similarity": [[-1, 0.25], [0.25, -1]]})");
+  const auto j = trace_vehicle(truth(), r);
+  EXPECT_EQ(j["vehicle"], "v0001");
+  EXPECT_EQ(j["truth_occupants"], 2);
+  EXPECT_EQ(j["occupants_out"], 1);
+  EXPECT_EQ(j["causes"]["o0"], "captured");
+  EXPECT_EQ(j["causes"]["o1"], "merged");
+  ASSERT_EQ(j["tracks"].size(), 2u);
+  EXPECT_EQ(j["tracks"][0]["detections"], 2);
+  EXPECT_EQ(j["tracks"][0]["truth"], nlohmann::json({{"o0", 2}}));
+  EXPECT_EQ(j["tracks"][1]["truth"], nlohmann::json({{"o1", 1}}));
+  EXPECT_EQ(j["tracks"][1]["joined_by"], "cross_camera");
+  EXPECT_EQ(j["tracks"][1]["occupant"], 0);
+  EXPECT_EQ(j["tracks"][0]["points"][0], nlohmann::json({10, 140.0, 140.0, 80.0}));
+  ASSERT_EQ(j["occupants"].size(), 1u);
+  EXPECT_EQ(j["occupants"][0]["truth"], "o0");
+  EXPECT_EQ(j["occupants"][0]["votes"], nlohmann::json({{"o0", 2}, {"o1", 1}}));
+  EXPECT_EQ(j["steps"][0]["score"], 0.25);
+  EXPECT_EQ(j["duplicates_cross_camera"], 0);
+}
+
 TEST(LaneBench, ScoresCaptureCountAndGhosts) {
   const auto t = truth();
   using K = Attribution::Kind;
