@@ -6,6 +6,17 @@
 
 namespace laneface::capture {
 
+core::Face shifted_face(core::Face f, cv::Point2f d) {
+  f.box = {f.box.x1 + d.x, f.box.y1 + d.y, f.box.x2 + d.x, f.box.y2 + d.y};
+  if (f.landmarks68) {
+    for (auto& p : *f.landmarks68) p += d;
+  }
+  if (f.landmarks5) {
+    for (auto& p : *f.landmarks5) p += d;
+  }
+  return f;
+}
+
 ShotCrop shot_crop(const cv::Mat& frame, const core::Face& face) {
   const auto& b = face.box;
   const float w = b.width(), h = b.height();
@@ -14,15 +25,7 @@ ShotCrop shot_crop(const cv::Mat& frame, const core::Face& face) {
                      cv::Rect({0, 0}, frame.size());
   ShotCrop c;
   c.image = frame(r).clone();
-  c.face = face;
-  const float dx = -float(r.x), dy = -float(r.y);
-  c.face.box = {b.x1 + dx, b.y1 + dy, b.x2 + dx, b.y2 + dy};
-  if (c.face.landmarks5) {
-    for (auto& p : *c.face.landmarks5) p += cv::Point2f(dx, dy);
-  }
-  if (c.face.landmarks68) {
-    for (auto& p : *c.face.landmarks68) p += cv::Point2f(dx, dy);
-  }
+  c.face = shifted_face(face, {-float(r.x), -float(r.y)});
   return c;
 }
 

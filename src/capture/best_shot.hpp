@@ -13,6 +13,9 @@ class Assessor;
 
 namespace laneface::capture {
 
+// The face (box and landmarks) moved by d pixels.
+core::Face shifted_face(core::Face f, cv::Point2f d);
+
 // A detection's crop: the face box widened by one box size on every side, clipped to the
 // frame, and the face (box and landmarks) in the crop's coordinates. This is the image the
 // full assessment sees and the one submitted for matching.

@@ -99,17 +99,6 @@ cv::Mat appearance_chip(const cv::Mat& bgr, const core::Box& box) {
   return f;
 }
 
-core::Face shifted(core::Face f, cv::Point2f d) {
-  f.box = {f.box.x1 + d.x, f.box.y1 + d.y, f.box.x2 + d.x, f.box.y2 + d.y};
-  if (f.landmarks68) {
-    for (auto& p : *f.landmarks68) p += d;
-  }
-  if (f.landmarks5) {
-    for (auto& p : *f.landmarks5) p += d;
-  }
-  return f;
-}
-
 // The submitted image: the face with one face width/height of margin on each side.
 void make_crop(const cv::Mat& frame, Seen& s) {
   auto c = shot_crop(frame, s.face);
@@ -218,7 +207,7 @@ struct LaneProcessor::Impl {
         std::erase_if(faces, [&](const core::Face& x) { return x.box.width() < dopt.min_face; });
       } else {
         faces = engine.detector().detect(frame.image(roi), dopt);
-        for (auto& face : faces) face = shifted(face, {float(roi.x), float(roi.y)});
+        for (auto& face : faces) face = shifted_face(face, {float(roi.x), float(roi.y)});
       }
       for (auto& face : faces) engine.add_landmarks(frame.image, face);
       std::vector<Detection> dets;
