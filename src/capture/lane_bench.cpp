@@ -421,7 +421,7 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
   const auto t_all = std::chrono::steady_clock::now();
   if (options.events) {
     for (std::size_t v = 0; v < n; ++v) {
-      const VehicleResult r = processor.process_detailed(lane.vehicles[v]);
+      const VehicleResult r = processor.process_detailed(lane.vehicles[v], {}, trace.is_open());
       if (trace.is_open()) trace << trace_vehicle(truth[v], r).dump() << "\n" << std::flush;
       latencies.push_back(r.latency_ms);
       video_s += r.video_s;

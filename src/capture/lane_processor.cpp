@@ -418,7 +418,8 @@ struct LaneProcessor::Impl {
   }
 
   VehicleResult finish(const VehiclePass& pass, std::vector<CameraRun>& runs,
-                       const std::vector<TrackRef>& refs, const Observer& observer) const {
+                       const std::vector<TrackRef>& refs, const Observer& observer,
+                       bool join_trace) const {
     VehicleResult result;
     nlohmann::json j = {{"vehicle", pass.vehicle},
                         {"lane", pass.lane},
@@ -509,8 +510,7 @@ struct LaneProcessor::Impl {
       }
     }
     std::vector<JoinStep> steps;
-    auto groups = join_tracks(spans, sim, jo, &steps);
-    record_join(result, runs, kept, spans, sim, steps, groups);
+    auto groups = join_tracks(spans, sim, jo, join_trace ? &steps : nullptr);
     if (config.ghost_geometry && !jo.cameras.empty()) {
       // A person standing still in the world while the vehicle moves is not in it.
       const auto still =
@@ -529,11 +529,8 @@ struct LaneProcessor::Impl {
         }
       }
       groups = std::move(moving);
-      for (auto& t : result.join["tracks"]) t["occupant"] = -1;
-      for (std::size_t g = 0; g < groups.size(); ++g) {
-        for (const std::size_t i : groups[g]) result.join["tracks"][i]["occupant"] = g;
-      }
     }
+    if (join_trace) record_join(result, runs, kept, spans, sim, steps, groups);
     // Per occupant: full assessment of the best few candidates, best passing shot wins.
     struct Choice {
       const Seen* seen = nullptr;
@@ -896,8 +893,8 @@ nlohmann::json LaneProcessor::process(const VehiclePass& pass, const Observer& o
   return process_detailed(pass, observer).json;
 }
 
-VehicleResult LaneProcessor::process_detailed(const VehiclePass& pass,
-                                              const Observer& observer) const {
+VehicleResult LaneProcessor::process_detailed(const VehiclePass& pass, const Observer& observer,
+                                              bool join_trace) const {
   const auto t0 = Clock::now();
   if (pass.cameras.empty()) {
     throw Error(ErrorKind::kInvalidInput, "vehicle " + pass.vehicle + ": no camera inputs");
@@ -923,7 +920,7 @@ VehicleResult LaneProcessor::process_detailed(const VehiclePass& pass,
   for (std::size_t r = 0; r < runs.size(); ++r) {
     for (std::size_t t = 0; t < runs[r].tracks.size(); ++t) refs.push_back({r, t});
   }
-  VehicleResult result = impl_->finish(pass, runs, refs, observer);
+  VehicleResult result = impl_->finish(pass, runs, refs, observer, join_trace);
   result.frames = 0;
   double fps = 15;
   for (const auto& r : runs) result.frames = std::max(result.frames, r.frames), fps = r.fps;
@@ -978,7 +975,7 @@ std::vector<VehicleResult> LaneProcessor::process_stream(
       observer.vehicle_arrived(
           {{"vehicle", pass.vehicle}, {"lane", pass.lane}, {"direction", pass.direction}});
     }
-    VehicleResult r = impl_->finish(pass, runs, sub, observer);
+    VehicleResult r = impl_->finish(pass, runs, sub, observer, false);
     r.latency_ms = ms_since(t1);
     r.json["first_frame"] = first;
     r.json["last_frame"] = last;

@@ -77,9 +77,10 @@ struct VehicleResult {
   std::vector<std::vector<Sighting>> rejected;
   // Tracks shorter than min_detections (never occupants), with their sightings.
   std::vector<std::vector<Sighting>> dropped;
-  // For diagnostics (`bench lane --trace`; never photos or templates): the tracks that took
-  // part in the join (long enough, not a ghost by the per-track filters), with their sightings,
-  // and `join` = {"tracks": [{"camera", "first", "last", "occupant"}] parallel to them
+  // Only with process_detailed(..., join_trace = true), for diagnostics (`bench lane --trace`;
+  // never photos or templates): the tracks that took part in the join (long enough, not a ghost
+  // by the per-track filters), with their sightings, and `join` = {"tracks": [{"camera", "first",
+  // "last", "occupant"}] parallel to them
   // ("occupant": index in occupants, -1 when the group was rejected as a bystander), "steps":
   // [{"pass", "a", "b", "score"}] the join's merges in order (track indices), "similarity":
   // the tracks' template similarities (-1: not comparable)}.
@@ -114,7 +115,10 @@ class LaneProcessor {
   // file for a missing, unreadable or corrupt video; an empty vehicle is a result with
   // occupant_count 0.
   nlohmann::json process(const VehiclePass& pass, const Observer& observer = {}) const;
-  VehicleResult process_detailed(const VehiclePass& pass, const Observer& observer = {}) const;
+  // join_trace: also fill VehicleResult::joined_tracks and ::join (diagnostics only; the live
+  // lane leaves it off).
+  VehicleResult process_detailed(const VehiclePass& pass, const Observer& observer = {},
+                                 bool join_trace = false) const;
 
   // Without sensor events: each camera's sources read one after another as one stream
   // (`streams[k]` = camera k's parts, all cameras with the same frame count), split into
