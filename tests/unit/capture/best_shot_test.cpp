@@ -6,8 +6,7 @@
 
 #include <cmath>
 
-#include "quality/assessor.hpp"
-#include "support/test_support.hpp"
+#include "unit/quality/default_assessor.hpp"
 #include "unit/quality/synthetic_face.hpp"
 
 namespace lc = laneface::capture;
@@ -16,11 +15,7 @@ namespace lt = laneface::test;
 
 namespace {
 
-const lq::Assessor& assessor() {
-  static const lq::Assessor a(
-      lq::QualityConfig::load(lt::source_root() / "config" / "quality.toml"));
-  return a;
-}
+const lq::Assessor& assessor() { return lt::default_assessor(); }
 
 double yaw_of(const lq::QualityReport& r) {
   const auto* m = r.find("HeadPoseYaw");

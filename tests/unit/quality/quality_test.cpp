@@ -8,8 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.hpp"
-#include "quality/assessor.hpp"
-#include "support/test_support.hpp"
+#include "unit/quality/default_assessor.hpp"
 #include "unit/quality/synthetic_face.hpp"
 
 namespace lq = laneface::quality;
@@ -17,11 +16,7 @@ namespace lt = laneface::test;
 
 namespace {
 
-const lq::Assessor& assessor() {
-  static const lq::Assessor a(
-      lq::QualityConfig::load(lt::source_root() / "config" / "quality.toml"));
-  return a;
-}
+const lq::Assessor& assessor() { return lt::default_assessor(); }
 
 lq::QualityReport assess(const cv::Mat& img, const laneface::core::Face& face) {
   return assessor().assess(img, std::span(&face, 1), 0);
