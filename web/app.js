@@ -284,8 +284,9 @@ function renderOccupant(o) {
         match.score !== null && match.score !== undefined ? ` · score ${Number(match.score).toFixed(3)}` : "",
         match.gallery ? ` · ${match.gallery}` : ""));
   } else {
+    const conflict = o.match && o.match.conflict ? "a traveller it matched went to another occupant with a higher score · " : "";
     result = el("div", { class: "line" }, el("span", { class: "badge bad" }, captured ? "not matched" : "no photo"), " ",
-      el("span", { class: "muted" }, "refer to officer"));
+      el("span", { class: "muted" }, conflict + "refer to officer"));
   }
   const decisions = (rec.officer_decisions || []);
   const last = decisions[decisions.length - 1];

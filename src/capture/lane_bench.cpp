@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/image_io.hpp"
 #include "core/parallel.hpp"
+#include "match/matcher.hpp"
 #include "vision/face_engine.hpp"
 
 namespace laneface::capture {
@@ -607,8 +608,44 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
   std::map<std::pair<std::size_t, int>, const SourceJob*> source_of;
   for (const auto& j : source_jobs) source_of[{j.v, j.id}] = &j;
 
+  // 1:few is the pipeline's one-to-one assignment (match::assign_one_to_one) of the vehicle's
+  // documents: over every output occupant with a probe, and over the source photos.
+  std::vector<std::vector<std::size_t>> outs_of(n);
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    if (outs[k].probe) outs_of[outs[k].vehicle].push_back(k);
+  }
   for (std::size_t v = 0; v < n; ++v) {
     const auto vg = gallery.vehicle(lane.vehicles[v].documents);
+    auto assign = [&](const std::vector<std::optional<core::Template>>& probes) {
+      std::set<match::Id> claimed;
+      return match::assign_one_to_one(probes, *vg, thr, vg->size(), claimed);
+    };
+    std::vector<std::optional<core::Template>> out_probes;
+    for (const std::size_t k : outs_of[v]) out_probes.push_back(outs[k].probe);
+    const auto out_assigned = assign(out_probes);
+    // Per truth occupant, over all of its outputs (a person split in two is identified when
+    // either part is): the 1:few assignment, and the document the pipeline matched.
+    std::map<int, std::optional<match::Candidate>> few_of_truth;
+    std::map<int, std::string> decided_of_truth;
+    for (std::size_t i = 0; i < outs_of[v].size(); ++i) {
+      const Out& o = outs[outs_of[v][i]];
+      if (o.scored.who.kind != Attribution::Kind::kOccupant) continue;
+      auto& f = few_of_truth[o.scored.who.id];
+      if (!f) f = out_assigned[i].match;
+      if (text(o.match, "outcome") == "matched") {
+        decided_of_truth.emplace(o.scored.who.id, text(o.match, "document"));
+      }
+    }
+    std::vector<int> source_ids;
+    std::vector<std::optional<core::Template>> source_probes;
+    for (const auto& j : source_jobs) {
+      if (j.v == v) source_ids.push_back(j.id), source_probes.push_back(j.t);
+    }
+    const auto source_assigned = assign(source_probes);
+    std::map<int, std::optional<match::Candidate>> few_of_source;
+    for (std::size_t i = 0; i < source_ids.size(); ++i) {
+      few_of_source[source_ids[i]] = source_assigned[i].match;
+    }
     std::set<std::string> vehicle_docs;
     for (const auto& d : lane.vehicles[v].documents) {
       if (d.contains("number")) vehicle_docs.insert(d["number"].get<std::string>());
@@ -620,17 +657,16 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
       const std::string doc = text(occ, "document");
       const bool in_vehicle = enrolled && vehicle_docs.count(doc) && gallery.find_number(doc);
       const bool in_port = enrolled && gallery.find_number(doc);
-      auto score = [&](const core::Template* t, IdCounts& c_few, IdCounts& c_port) {
-        // 1:few
+      // assigned: the occupant's 1:few assignment; t: its template, searched 1:N.
+      auto score = [&](const std::optional<match::Candidate>& assigned, const core::Template* t,
+                       IdCounts& c_few, IdCounts& c_port) {
         if (in_vehicle || !enrolled) {
-          const auto top = t ? search_top(*vg, *t) : std::nullopt;
-          const bool over = top && top->score > thr;
           if (enrolled) {
             ++c_few.mated;
-            c_few.mated_hit += over && number_of(*top) == doc;
+            c_few.mated_hit += assigned && number_of(*assigned) == doc;
           } else {
             ++c_few.non_mated;
-            c_few.non_mated_fp += over;
+            c_few.non_mated_fp += assigned.has_value();
           }
         }
         if (in_port || !enrolled) {
@@ -647,24 +683,25 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
       };
       const auto it = probe_of.find({v, id});
       const core::Template* probe = it != probe_of.end() ? &*it->second->probe : nullptr;
+      const std::optional<match::Candidate> probe_few = probe ? few_of_truth[id] : std::nullopt;
       if (probe) {
-        score(probe, few, port);  // captured occupants only
+        score(probe_few, probe, few, port);  // captured occupants only
         // The pipeline's own decision (vehicle first, then port).
-        const auto& m = it->second->match;
+        const auto m = decided_of_truth.find(id);
         if (enrolled && in_port) {
           ++decided_mated;
-          decided.mated_hit += text(m, "outcome") == "matched" && text(m, "document") == doc;
+          decided.mated_hit += m != decided_of_truth.end() && m->second == doc;
         } else if (!enrolled) {
           ++decided.non_mated;
-          decided.non_mated_fp += text(m, "outcome") == "matched";
+          decided.non_mated_fp += m != decided_of_truth.end();
         }
       }
       IdCounts unused;
-      score(probe, few_all, unused);  // every occupant: not captured = not identified
+      score(probe_few, probe, few_all, unused);  // every occupant: not captured = not identified
       if (have_sources) {
         const auto s = source_of.find({v, id});
         const core::Template* st = s != source_of.end() && s->second->t ? &*s->second->t : nullptr;
-        score(st, source_few, source_port);
+        score(st ? few_of_source[id] : std::nullopt, st, source_few, source_port);
       }
     }
   }

@@ -729,6 +729,7 @@ struct LaneProcessor::Impl {
                           {"threshold", d.threshold},
                           {"referral", d.officer_referral()}};
       if (d.best_score) m["best_score"] = *d.best_score;
+      if (d.conflict) m["conflict"] = true;
       if (d.match) {
         m["gallery"] = match::to_string(d.gallery);
         m["score"] = d.match->score;

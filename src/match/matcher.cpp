@@ -27,6 +27,38 @@ std::string_view to_string(GalleryScope scope) {
 
 Matcher::Matcher(Calibration calibration) : calibration_(std::move(calibration)) {}
 
+std::vector<Assignment> assign_one_to_one(std::span<const std::optional<core::Template>> occupants,
+                                          const Gallery& gallery, double threshold, std::size_t k,
+                                          std::set<Id>& claimed) {
+  struct Pair {
+    double score;
+    std::size_t occupant;
+    Candidate candidate;
+  };
+  std::vector<Assignment> out(occupants.size());
+  std::vector<Pair> pairs;
+  for (std::size_t i = 0; i < occupants.size(); ++i) {
+    if (!occupants[i] || k == 0) continue;
+    for (const Candidate& c : gallery.search(*occupants[i], k)) {
+      out[i].best_score = std::max(out[i].best_score.value_or(c.score), c.score);
+      if (c.score > threshold) pairs.push_back({c.score, i, c});
+    }
+  }
+  std::stable_sort(pairs.begin(), pairs.end(),
+                   [](const Pair& a, const Pair& b) { return a.score > b.score; });
+  for (const Pair& p : pairs) {
+    Assignment& a = out[p.occupant];
+    if (a.match) continue;
+    if (claimed.insert(p.candidate.entry.subject_id).second) {
+      a.match = p.candidate;
+      a.conflict = false;
+    } else {
+      a.conflict = true;
+    }
+  }
+  return out;
+}
+
 std::vector<Decision> Matcher::decide(std::span<const std::optional<core::Template>> occupants,
                                       const Gallery& vehicle, const Gallery& port) const {
   for (const Gallery* g : {&vehicle, &port}) {
@@ -36,26 +68,34 @@ std::vector<Decision> Matcher::decide(std::span<const std::optional<core::Templa
                                           calibration_.model_id + "'");
     }
   }
-  const double thresholds[2] = {vehicle_threshold(), port_threshold(port.size())};
-  std::vector<Decision> out;
-  for (const auto& probe : occupants) {
-    Decision d;
-    d.threshold = thresholds[1];
-    if (probe) {
-      d.outcome = Outcome::kNotMatched;
-      for (const auto& [gallery, scope] :
-           {std::pair{&vehicle, GalleryScope::kVehicle}, std::pair{&port, GalleryScope::kPort}}) {
-        const auto top = gallery->search(*probe, 1);
-        if (top.empty()) continue;
-        d.best_score = std::max(d.best_score.value_or(top[0].score), top[0].score);
-        const double t = thresholds[scope == GalleryScope::kPort];
-        if (top[0].score > t) {
-          d = {Outcome::kMatched, top[0], scope, d.best_score, t};
-          break;
-        }
-      }
+  const double port_t = port_threshold(port.size());
+  std::set<Id> claimed;
+  // 1:few: every document of the vehicle is a candidate of every occupant.
+  const auto few =
+      assign_one_to_one(occupants, vehicle, vehicle_threshold(), vehicle.size(), claimed);
+  // 1:N for the rest: the port gallery's top candidate only.
+  std::vector<std::optional<core::Template>> rest(occupants.size());
+  for (std::size_t i = 0; i < occupants.size(); ++i) {
+    if (occupants[i] && !few[i].match) rest[i] = occupants[i];
+  }
+  const auto wide = assign_one_to_one(rest, port, port_t, 1, claimed);
+  std::vector<Decision> out(occupants.size());
+  for (std::size_t i = 0; i < occupants.size(); ++i) {
+    Decision& d = out[i];
+    d.threshold = port_t;
+    if (!occupants[i]) continue;
+    d.outcome = Outcome::kNotMatched;
+    for (const auto& s : {few[i].best_score, wide[i].best_score}) {
+      if (s) d.best_score = std::max(d.best_score.value_or(*s), *s);
     }
-    out.push_back(std::move(d));
+    if (few[i].match) {
+      d = {Outcome::kMatched, few[i].match, GalleryScope::kVehicle, d.best_score,
+           vehicle_threshold()};
+    } else if (wide[i].match) {
+      d = {Outcome::kMatched, wide[i].match, GalleryScope::kPort, d.best_score, port_t};
+    } else {
+      d.conflict = few[i].conflict || wide[i].conflict;
+    }
   }
   return out;
 }

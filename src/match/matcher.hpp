@@ -1,10 +1,13 @@
 #pragma once
 // Decisions for the occupants of one vehicle: each captured occupant is searched 1:few in
-// the vehicle's pre-staged gallery first, then 1:N in the port gallery; a top score above the
+// the vehicle's pre-staged gallery first, then 1:N in the port gallery; a score above the
 // calibrated threshold is a match: the 1:few threshold (target FMR) in the vehicle gallery,
 // the 1:N one (target FPIR at the port gallery's size, calibration.hpp) in the port gallery.
+// A traveller is at most one occupant of a vehicle: matches are assigned one to one
+// (assign_one_to_one), and an occupant whose match went to another occupant is referred.
 // Everything else goes to an officer: the matcher never takes an adverse decision on its own.
 #include <optional>
+#include <set>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -27,10 +30,30 @@ struct Decision {
   GalleryScope gallery = GalleryScope::kVehicle;  // where the match came from
   std::optional<double> best_score;  // the highest score seen in either gallery, if searched
   double threshold = 0;              // the threshold of the gallery that matched (else the port's)
+  // Not matched because a traveller this occupant scored above the threshold was assigned to
+  // another occupant of the vehicle with a higher score (two occupants, one traveller).
+  bool conflict = false;
 
   // Not matched or not captured: an officer checks the person.
   bool officer_referral() const { return outcome != Outcome::kMatched; }
 };
+
+// One occupant's share of a one-to-one assignment.
+struct Assignment {
+  std::optional<Candidate> match;    // set when assigned
+  std::optional<double> best_score;  // the occupant's top score in the gallery, if searched
+  bool conflict = false;             // lost a candidate above the threshold to another occupant
+};
+
+// Greedy one-to-one assignment of a vehicle's occupants to `gallery`'s travellers: each
+// occupant's top `k` candidates scoring above `threshold` are taken highest score first, when
+// neither the occupant nor the candidate's traveller (subject_id) is taken yet. `claimed`
+// holds travellers taken before (an earlier stage) and receives this stage's. std::nullopt
+// occupants take no part. Throws core::Error(kInvalidInput) for a probe of another model or
+// dimension.
+std::vector<Assignment> assign_one_to_one(std::span<const std::optional<core::Template>> occupants,
+                                          const Gallery& gallery, double threshold, std::size_t k,
+                                          std::set<Id>& claimed);
 
 class Matcher {
  public:

@@ -101,6 +101,83 @@ TEST(Matcher, EmptyVehicleGalleryFallsThroughToPort) {
   EXPECT_EQ(d[0].outcome, lm::Outcome::kMatched);
 }
 
+namespace {
+
+// A unit template whose cosine with unit_template(base) is `cos` (to ~1e-6; the other part is
+// a second random direction made orthogonal to it).
+Template near(unsigned base, double cos, unsigned other) {
+  const Template a = unit_template(base), b = unit_template(other);
+  double ab = 0;
+  for (std::size_t i = 0; i < kDim; ++i) ab += double(a.values[i]) * b.values[i];
+  std::vector<double> o(kDim);
+  double oo = 0;
+  for (std::size_t i = 0; i < kDim; ++i) {
+    o[i] = b.values[i] - ab * a.values[i];
+    oo += o[i] * o[i];
+  }
+  Template t{"fr_feature", std::vector<float>(kDim)};
+  const double sin = std::sqrt(1 - cos * cos);
+  for (std::size_t i = 0; i < kDim; ++i) {
+    t.values[i] = float(cos * a.values[i] + sin * o[i] / std::sqrt(oo));
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST(Matcher, OneTravellerIsOneOccupant) {
+  // Documents 100 (traveller 10) and 200 (traveller 20) read at the lane; both in the port too.
+  lm::Gallery vehicle("fr_feature", kDim, lm::Metric::kInnerProduct);
+  lm::Gallery port("fr_feature", kDim, lm::Metric::kInnerProduct);
+  for (lm::Gallery* g : {&vehicle, &port}) {
+    g->add({1, 10, 100, lm::EntryKind::kDocument}, unit_template(1));
+    g->add({2, 20, 200, lm::EntryKind::kDocument}, unit_template(2));
+  }
+  const lm::Matcher matcher(calibration(0.5));
+  // Two occupants above the threshold on document 100: the higher score takes it, the other is
+  // referred with a conflict, also in the port (its top there is traveller 10 again).
+  {
+    const std::vector<std::optional<Template>> occupants{near(1, 0.6, 11), near(1, 0.9, 12)};
+    const auto d = matcher.decide(occupants, vehicle, port);
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_EQ(d[1].outcome, lm::Outcome::kMatched);
+    EXPECT_EQ(d[1].match->entry.document_id, 100);
+    EXPECT_NEAR(d[1].match->score, 0.9, 1e-4);
+    EXPECT_EQ(d[0].outcome, lm::Outcome::kNotMatched);
+    EXPECT_TRUE(d[0].conflict);
+    EXPECT_TRUE(d[0].officer_referral());
+    EXPECT_NEAR(*d[0].best_score, 0.6, 1e-4);
+    EXPECT_FALSE(d[1].conflict);
+  }
+  // An occupant whose top document went to a better match still takes its own next one above
+  // the threshold: no conflict then.
+  {
+    Template both = unit_template(1);  // between 100 and 200: cosine about 0.7 with each
+    const Template t1 = unit_template(1), t2 = unit_template(2);
+    for (std::size_t i = 0; i < kDim; ++i) both.values[i] = t1.values[i] + t2.values[i];
+    double nn = 0;
+    for (const float v : both.values) nn += double(v) * v;
+    for (auto& v : both.values) v = float(v / std::sqrt(nn));
+    const std::vector<std::optional<Template>> occupants{both, near(1, 0.95, 13)};
+    const auto d = matcher.decide(occupants, vehicle, port);
+    EXPECT_EQ(d[1].match->entry.document_id, 100);
+    ASSERT_EQ(d[0].outcome, lm::Outcome::kMatched);
+    EXPECT_EQ(d[0].match->entry.document_id, 200);
+    EXPECT_EQ(d[0].gallery, lm::GalleryScope::kVehicle);
+    EXPECT_FALSE(d[0].conflict);
+  }
+  // No competition: the same decisions as searching each occupant alone.
+  {
+    const std::vector<std::optional<Template>> occupants{near(2, 0.7, 14), near(1, 0.55, 15),
+                                                         std::nullopt};
+    const auto d = matcher.decide(occupants, vehicle, port);
+    EXPECT_EQ(d[0].match->entry.document_id, 200);
+    EXPECT_EQ(d[1].match->entry.document_id, 100);
+    EXPECT_EQ(d[2].outcome, lm::Outcome::kNotCaptured);
+    EXPECT_FALSE(d[0].conflict || d[1].conflict || d[2].conflict);
+  }
+}
+
 TEST(Matcher, CalibrationOfAnotherModelIsAnError) {
   lm::Gallery g("dlib_resnet", kDim, lm::Metric::kL2);
   EXPECT_THROW(lm::Matcher(calibration(0.6)).decide({}, g, g), Error);
