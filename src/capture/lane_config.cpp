@@ -102,6 +102,13 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
   r.str("best_shot_measure", c.best_shot_measure);
   r.num("probe_shots", c.probe_shots, 1, 100);
   r.num("probe_min_similarity", c.probe_min_similarity, -1, 1);
+  if (std::string n; r.str("template_normalise", n), !n.empty()) {
+    try {
+      c.template_normalise = vision::parse_normalise(n);
+    } catch (const Error& e) {
+      r.bad("template_normalise", e.what());
+    }
+  }
   r.num("join_threshold", c.join_threshold, -1, 1);
   r.num("join_cross_threshold", c.join_cross_threshold, -1, 2);
   r.num("join_motion_tolerance", c.join_motion_tolerance, 0, 100);

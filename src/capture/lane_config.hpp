@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "vision/photometric.hpp"
+
 namespace laneface::capture {
 
 // Geometry of one camera, in fractions of the frame (x, y, width, height in 0..1).
@@ -69,6 +71,9 @@ struct LaneConfig {
   // fr_feature cosine, as join_threshold; -1: all join).
   int probe_shots = 3;
   double probe_min_similarity = -1;
+  // Photometric normalisation of each crop before it is templated (join and probe templates;
+  // vision/photometric.hpp): none | grayworld | stretch | grayworld+stretch.
+  vision::Normalise template_normalise = vision::Normalise::kStretch;
   // Joining tracks across cameras into occupants
   double join_threshold = 0.35;  // template similarity to call two tracks the same person
   // Groups with no camera in common: mutual best partners above this are one person too

@@ -106,6 +106,14 @@ void make_crop(const cv::Mat& frame, Seen& s) {
   s.crop_face = std::move(c.face);
 }
 
+// The template of a detection's crop, after the lane's photometric normalisation (if any).
+core::Template embed_crop(const vision::FaceEngine& engine, const Seen& s, vision::Normalise n) {
+  if (n == vision::Normalise::kNone) return engine.embed(s.crop, s.crop_face);
+  const auto& b = s.crop_face.box;
+  const cv::Rect face(cv::Point(int(b.x1), int(b.y1)), cv::Point(int(b.x2), int(b.y2)));
+  return engine.embed(vision::normalise_photometric(s.crop, face, n), s.crop_face);
+}
+
 cv::Rect roi_pixels(const cv::Rect2f& roi, cv::Size size) {
   return cv::Rect(cv::Point(int(roi.x * size.width), int(roi.y * size.height)),
                   cv::Point(int(std::ceil((roi.x + roi.width) * size.width)),
@@ -463,7 +471,8 @@ struct LaneProcessor::Impl {
     };
     std::vector<std::optional<core::Template>> track_t(kept.size());
     core::parallel_for(kept.size(), config.threads, [&](std::size_t i) {
-      if (const Seen* s = best_seen(kept[i])) track_t[i] = engine.embed(s->crop, s->crop_face);
+      if (const Seen* s = best_seen(kept[i]))
+        track_t[i] = embed_crop(engine, *s, config.template_normalise);
     });
     const auto& rec = engine.recognizer();
     const auto* fused = dynamic_cast<const vision::FusedRecognizer*>(&rec);
@@ -608,8 +617,9 @@ struct LaneProcessor::Impl {
       std::vector<core::Template> ts;
       for (const Choice* c : mine) {
         const auto it = known.find(c->seen);
-        core::Template t =
-            it != known.end() ? *it->second : engine.embed(c->seen->crop, c->seen->crop_face);
+        core::Template t = it != known.end()
+                               ? *it->second
+                               : embed_crop(engine, *c->seen, config.template_normalise);
         if (!ts.empty() && config.probe_min_similarity > -1) {
           const double sim =
               fused ? fused->part_scores(ts.front(), t).front() : rec.compare(ts.front(), t);

@@ -196,6 +196,12 @@ row_widths = [60.0, 40.0]
   write(d.path / "bad2.toml", "[lane.cameras.windshield]\nroi = [0, 0, 2, 1]\n");
   msg = error_of([&] { LaneConfig::load(d.path / "bad2.toml"); });
   EXPECT_NE(msg.find("roi"), std::string::npos) << msg;
+  write(d.path / "bad3.toml", "[lane]\ntemplate_normalise = \"sepia\"\n");
+  msg = error_of([&] { LaneConfig::load(d.path / "bad3.toml"); });
+  EXPECT_NE(msg.find("template_normalise"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("sepia"), std::string::npos) << msg;
+  write(d.path / "gw.toml", "[lane]\ntemplate_normalise = \"grayworld\"\n");
+  EXPECT_EQ(LaneConfig::load(d.path / "gw.toml").template_normalise, vision::Normalise::kGrayWorld);
   core::ErrorKind kind{};
   msg = error_of([&] { LaneConfig::load(d.path / "missing.toml"); }, &kind);
   EXPECT_EQ(kind, core::ErrorKind::kNotFound);
