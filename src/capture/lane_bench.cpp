@@ -617,7 +617,7 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
   for (std::size_t v = 0; v < n; ++v) {
     const auto vg = gallery.vehicle(lane.vehicles[v].documents);
     auto assign = [&](const std::vector<std::optional<core::Template>>& probes) {
-      std::set<match::Id> claimed;
+      std::set<match::Traveller> claimed;
       return match::assign_one_to_one(probes, *vg, thr, vg->size(), claimed);
     };
     std::vector<std::optional<core::Template>> out_probes;

@@ -27,9 +27,15 @@ std::string_view to_string(GalleryScope scope) {
 
 Matcher::Matcher(Calibration calibration) : calibration_(std::move(calibration)) {}
 
+Traveller traveller_of(const GalleryEntry& entry) {
+  if (entry.subject_id != 0) return {entry.subject_id, 0, 0};
+  if (entry.document_id != 0) return {0, entry.document_id, 0};
+  return {0, 0, entry.template_id};
+}
+
 std::vector<Assignment> assign_one_to_one(std::span<const std::optional<core::Template>> occupants,
                                           const Gallery& gallery, double threshold, std::size_t k,
-                                          std::set<Id>& claimed) {
+                                          std::set<Traveller>& claimed) {
   struct Pair {
     double score;
     std::size_t occupant;
@@ -49,7 +55,7 @@ std::vector<Assignment> assign_one_to_one(std::span<const std::optional<core::Te
   for (const Pair& p : pairs) {
     Assignment& a = out[p.occupant];
     if (a.match) continue;
-    if (claimed.insert(p.candidate.entry.subject_id).second) {
+    if (claimed.insert(traveller_of(p.candidate.entry)).second) {
       a.match = p.candidate;
       a.conflict = false;
     } else {
@@ -69,7 +75,7 @@ std::vector<Decision> Matcher::decide(std::span<const std::optional<core::Templa
     }
   }
   const double port_t = port_threshold(port.size());
-  std::set<Id> claimed;
+  std::set<Traveller> claimed;
   // 1:few: every document of the vehicle is a candidate of every occupant.
   const auto few =
       assign_one_to_one(occupants, vehicle, vehicle_threshold(), vehicle.size(), claimed);

@@ -45,15 +45,23 @@ struct Assignment {
   bool conflict = false;             // lost a candidate above the threshold to another occupant
 };
 
+// The traveller a gallery entry stands for: its subject; an entry without one (subject 0)
+// stands for its document, or, without either, for its template alone.
+struct Traveller {
+  Id subject_id = 0, document_id = 0, template_id = 0;
+  auto operator<=>(const Traveller&) const = default;
+};
+Traveller traveller_of(const GalleryEntry& entry);
+
 // Greedy one-to-one assignment of a vehicle's occupants to `gallery`'s travellers: each
 // occupant's top `k` candidates scoring above `threshold` are taken highest score first, when
-// neither the occupant nor the candidate's traveller (subject_id) is taken yet. `claimed`
+// neither the occupant nor the candidate's traveller (traveller_of) is taken yet. `claimed`
 // holds travellers taken before (an earlier stage) and receives this stage's. std::nullopt
 // occupants take no part. Throws core::Error(kInvalidInput) for a probe of another model or
 // dimension.
 std::vector<Assignment> assign_one_to_one(std::span<const std::optional<core::Template>> occupants,
                                           const Gallery& gallery, double threshold, std::size_t k,
-                                          std::set<Id>& claimed);
+                                          std::set<Traveller>& claimed);
 
 class Matcher {
  public:

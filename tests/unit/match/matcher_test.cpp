@@ -178,6 +178,31 @@ TEST(Matcher, OneTravellerIsOneOccupant) {
   }
 }
 
+TEST(Matcher, TravellersWithoutASubjectAreTheirDocuments) {
+  // Entries without a subject id (0): each document is its own traveller, so two occupants
+  // each take their own document, and one document is still taken once.
+  lm::Gallery vehicle("fr_feature", kDim, lm::Metric::kInnerProduct);
+  const lm::Gallery port("fr_feature", kDim, lm::Metric::kInnerProduct);
+  vehicle.add({1, 0, 100, lm::EntryKind::kDocument}, unit_template(1));
+  vehicle.add({2, 0, 200, lm::EntryKind::kDocument}, unit_template(2));
+  const lm::Matcher matcher(calibration(0.5));
+  const auto d = matcher.decide(
+      std::vector<std::optional<Template>>{near(1, 0.8, 21), near(2, 0.7, 22), near(1, 0.6, 23)},
+      vehicle, port);
+  ASSERT_EQ(d.size(), 3u);
+  ASSERT_EQ(d[0].outcome, lm::Outcome::kMatched);
+  EXPECT_EQ(d[0].match->entry.document_id, 100);
+  ASSERT_EQ(d[1].outcome, lm::Outcome::kMatched);
+  EXPECT_EQ(d[1].match->entry.document_id, 200);
+  EXPECT_EQ(d[2].outcome, lm::Outcome::kNotMatched);
+  EXPECT_TRUE(d[2].conflict);
+  // Template-only entries (no subject, no document) are told apart by their template id.
+  EXPECT_NE(lm::traveller_of({7, 0, 0, lm::EntryKind::kEncounter}),
+            lm::traveller_of({8, 0, 0, lm::EntryKind::kEncounter}));
+  EXPECT_EQ(lm::traveller_of({7, 5, 0, lm::EntryKind::kEncounter}),
+            lm::traveller_of({9, 5, 300, lm::EntryKind::kDocument}));
+}
+
 TEST(Matcher, CalibrationOfAnotherModelIsAnError) {
   lm::Gallery g("dlib_resnet", kDim, lm::Metric::kL2);
   EXPECT_THROW(lm::Matcher(calibration(0.6)).decide({}, g, g), Error);
