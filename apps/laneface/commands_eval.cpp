@@ -160,7 +160,8 @@ void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
     cmd->add_option("--quality-config", *quality_config, "quality config (profiles, measures)")
         ->capture_default_str();
     cmd->add_option("--lane-config", *lane_config,
-                    "lane config: its calibration and vehicle_target_fmr give the threshold")
+                    "lane config: its calibration and vehicle_target_* give the threshold "
+                    "(a vehicle with one document)")
         ->capture_default_str();
     cmd->add_option("--ieds", *ieds, "target inter-eye distances, px")
         ->delimiter(',')
@@ -178,13 +179,17 @@ void register_eval_commands(CLI::App& app, Globals& globals, int& exit_code) {
       const quality::Assessor assessor(quality::QualityConfig::load(*quality_config),
                                        quality::Assessor::load_models(engine.manifest()));
       {
-        // The lane's own 1:few (vehicle gallery) threshold, computed as the lane computes it.
+        // The lane's own 1:few (vehicle gallery) threshold for one document (one probe against
+        // one reference, as here), computed as the lane computes it.
         const capture::LaneProcessor lane(engine, assessor,
                                           capture::LaneConfig::load(*lane_config));
-        o.threshold = lane.threshold();
-        o.threshold_source = *lane_config + ": vehicle 1:few threshold at FMR " +
-                             std::to_string(lane.calibration().target_fmr) + " (" +
-                             lane.calibration().source + ")";
+        const auto& cal = lane.calibration();
+        o.threshold = lane.threshold(1);
+        o.threshold_source =
+            *lane_config + ": vehicle 1:few threshold for one document, " +
+            (cal.few_target_fpir > 0 ? "FPIR " + std::to_string(cal.few_target_fpir)
+                                     : "FMR " + std::to_string(cal.target_fmr)) +
+            " (" + cal.source + ")";
       }
       o.assess = [&assessor](const cv::Mat& img, std::span<const core::Face> faces, std::size_t k,
                              bool cheap) {

@@ -171,7 +171,7 @@ void register_process(CLI::App& app, Globals& globals, int& exit_code) {
                               {"matched", matched},
                               {"referred", occupants - matched},
                               {"rejected_faces", rejected},
-                              {"threshold", processor.threshold()},
+                              {"thresholds_by_documents", processor.threshold_table()},
                               {"wall_s", wall}};
     if (!f->out.empty()) summary["out"] = f->out;
     if (db) summary["db"] = f->db;

@@ -539,7 +539,6 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
   }
 
   // ---- identification at the operating threshold ----
-  const double thr = processor.threshold();
   // The port gallery is searched 1:N: its threshold is the calibration's at its size.
   const double port_thr = processor.calibration().port_threshold(gallery.port().size());
   struct IdCounts {
@@ -616,6 +615,7 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
   }
   for (std::size_t v = 0; v < n; ++v) {
     const auto vg = gallery.vehicle(lane.vehicles[v].documents);
+    const double thr = processor.threshold(vg->size());
     auto assign = [&](const std::vector<std::optional<core::Template>>& probes) {
       std::set<match::Traveller> claimed;
       return match::assign_one_to_one(probes, *vg, thr, vg->size(), claimed);
@@ -728,7 +728,7 @@ nlohmann::json run_lane_bench(const LaneProcessor& processor, const DocumentGall
   j["vehicles"] = n;
   if (!options.events) j["sessions"] = sessions;
   j["occupants"] = truth_occ;
-  j["threshold"] = thr;
+  j["thresholds_by_documents"] = processor.threshold_table();
   j["port_threshold"] = port_thr;
   j["gallery_documents"] = gallery.size();
   j["capture"] = {

@@ -134,6 +134,7 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
   std::string calibration;
   r.str("calibration", calibration);
   r.num("vehicle_target_fmr", c.vehicle_target_fmr, 0, 0.1);
+  r.num("vehicle_target_fpir", c.vehicle_target_fpir, 0, 0.1);
   if (!calibration.empty()) {
     c.calibration = std::filesystem::path(calibration).is_absolute()
                         ? std::filesystem::path(calibration)

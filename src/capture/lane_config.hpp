@@ -119,6 +119,11 @@ struct LaneConfig {
   // The 1:few (vehicle gallery) threshold at this FMR on the calibration's impostor curve;
   // 0 = the calibration file's own target (1e-4). The port gallery keeps its 1:N threshold.
   double vehicle_target_fmr = 0;
+  // Instead, the 1:few threshold of each vehicle from its document count N: the curve at FMR
+  // 1 - (1 - vehicle_target_fpir)^(1/N), so that a non-enrolled occupant is falsely matched
+  // with this probability whatever the vehicle's size (match::Calibration::few_threshold);
+  // 0 = off (vehicle_target_fmr).
+  double vehicle_target_fpir = 0;
   // Per camera id.
   std::map<std::string, CameraGeometry> cameras;
 

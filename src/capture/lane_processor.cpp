@@ -639,7 +639,7 @@ struct LaneProcessor::Impl {
       for (std::size_t g = 0; g < groups.size(); ++g) {
         decisions[g].outcome =
             probes[g] ? match::Outcome::kNotMatched : match::Outcome::kNotCaptured;
-        decisions[g].threshold = calibration.threshold;
+        decisions[g].threshold = calibration.few_threshold(pass.documents.size());
       }
     }
     // Seats from where each occupant was seen (config: each camera's side).
@@ -863,15 +863,19 @@ LaneProcessor::LaneProcessor(const vision::FaceEngine& engine, const quality::As
   if (!c.calibration.empty()) {
     // A file, or a directory of <model>.toml files; the model id is checked.
     impl_->calibration = match::load_calibration_for(c.calibration, rec.model_id());
+    if ((c.vehicle_target_fmr > 0 || c.vehicle_target_fpir > 0) &&
+        impl_->calibration.curve.empty()) {
+      throw Error(ErrorKind::kConfig,
+                  std::string("lane config: ") +
+                      (c.vehicle_target_fpir > 0 ? "vehicle_target_fpir" : "vehicle_target_fmr") +
+                      " needs a calibration with an impostor curve (" + c.calibration.string() +
+                      " has none: rerun laneface calibrate threshold)");
+    }
     if (c.vehicle_target_fmr > 0) {
-      if (impl_->calibration.curve.empty()) {
-        throw Error(ErrorKind::kConfig,
-                    "lane config: vehicle_target_fmr needs a calibration with an impostor curve (" +
-                        c.calibration.string() + " has none: rerun laneface calibrate threshold)");
-      }
       impl_->calibration.threshold = impl_->calibration.threshold_at(c.vehicle_target_fmr);
       impl_->calibration.target_fmr = c.vehicle_target_fmr;
     }
+    impl_->calibration.few_target_fpir = c.vehicle_target_fpir;
   } else {
     impl_->calibration.model_id = rec.model_id();
     impl_->calibration.threshold = rec.threshold();
@@ -897,7 +901,15 @@ LaneProcessor::LaneProcessor(const vision::FaceEngine& engine, const quality::As
 LaneProcessor::~LaneProcessor() = default;
 
 const LaneConfig& LaneProcessor::config() const { return impl_->config; }
-double LaneProcessor::threshold() const { return impl_->calibration.threshold; }
+double LaneProcessor::threshold(std::size_t documents) const {
+  return impl_->calibration.few_threshold(documents);
+}
+
+nlohmann::json LaneProcessor::threshold_table() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (std::size_t n = 1; n <= 7; ++n) j[std::to_string(n)] = threshold(n);
+  return j;
+}
 const match::Calibration& LaneProcessor::calibration() const { return impl_->calibration; }
 
 nlohmann::json LaneProcessor::process(const VehiclePass& pass, const Observer& observer) const {

@@ -130,8 +130,12 @@ class LaneProcessor {
                                             const Observer& observer = {}) const;
 
   const LaneConfig& config() const;
-  double threshold() const;  // the operating match threshold (1:few)
-  // 1:few threshold and, through port_threshold(N), the 1:N one (match/calibration.hpp).
+  // The operating 1:few match threshold for a vehicle with this many documents.
+  double threshold(std::size_t documents) const;
+  // Those thresholds for 1 to 7 documents, as JSON {"1": t1, ..., "7": t7}.
+  nlohmann::json threshold_table() const;
+  // 1:few thresholds (few_threshold(N)) and, through port_threshold(N), the 1:N one
+  // (match/calibration.hpp).
   const match::Calibration& calibration() const;
 
   struct Impl;

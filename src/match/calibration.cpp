@@ -76,6 +76,11 @@ double Calibration::threshold_at(double fmr) const {
   return curve.back().threshold;
 }
 
+double Calibration::few_threshold(std::size_t gallery_size) const {
+  if (curve.empty() || few_target_fpir <= 0) return threshold;
+  return threshold_at(fmr_for_fpir(few_target_fpir, gallery_size));
+}
+
 double Calibration::port_threshold(std::size_t gallery_size) const {
   if (curve.empty()) return threshold;
   return std::max(threshold, threshold_at(fmr_for_fpir(target_fpir, gallery_size)));

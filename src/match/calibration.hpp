@@ -7,8 +7,9 @@
 //   target_fpir = 1e-3        curve_fmr = [1e-2, ...]   curve_threshold = [0.12, ...]
 // A comparison is a match when score > threshold.
 //
-// 1:few (a vehicle's handful of documents) uses `threshold`, the FMR-calibrated one. 1:N (the
-// port gallery of N templates) is a search whose false positive identification rate grows
+// 1:few (a vehicle's handful of documents) uses `threshold`, the FMR-calibrated one, or, when
+// few_target_fpir is set, the same FPIR rule as 1:N below at the vehicle's document count. 1:N
+// (the port gallery of N templates) is a search whose false positive identification rate grows
 // with N: a non-mated probe is a false positive when the best of its N impostor scores passes.
 // Assuming the N impostor scores are independent draws from the measured distribution,
 //   FPIR(t) = 1 - (1 - FMR(t))^N   (~ N * FMR(t) when small),
@@ -55,10 +56,17 @@ struct Calibration {
   std::string source;
   double target_fpir = kDefaultTargetFpir;  // 1:N
   std::vector<FmrPoint> curve;              // empty: 1:N uses `threshold`
+  // 1:few at a false positive identification rate per non-mated occupant instead of the fixed
+  // `threshold`: set by the lane (vehicle_target_fpir), not stored in the file; 0 = off.
+  double few_target_fpir = 0;
 
   // The threshold at an FMR on the curve (log-linear between points; clamped at its ends).
   // Without a curve: `threshold`.
   double threshold_at(double fmr) const;
+  // The 1:few threshold for a vehicle gallery of this many documents: the curve at
+  // fmr_for_fpir(few_target_fpir, N) when few_target_fpir is set and there is a curve; else
+  // `threshold`.
+  double few_threshold(std::size_t gallery_size) const;
   // The 1:N threshold for a gallery of this many templates (see the header comment): the
   // curve at fmr_for_fpir(target_fpir, N), and never below `threshold`.
   double port_threshold(std::size_t gallery_size) const;

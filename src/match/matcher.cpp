@@ -75,10 +75,10 @@ std::vector<Decision> Matcher::decide(std::span<const std::optional<core::Templa
     }
   }
   const double port_t = port_threshold(port.size());
+  const double vehicle_t = vehicle_threshold(vehicle.size());
   std::set<Traveller> claimed;
   // 1:few: every document of the vehicle is a candidate of every occupant.
-  const auto few =
-      assign_one_to_one(occupants, vehicle, vehicle_threshold(), vehicle.size(), claimed);
+  const auto few = assign_one_to_one(occupants, vehicle, vehicle_t, vehicle.size(), claimed);
   // 1:N for the rest: the port gallery's top candidate only.
   std::vector<std::optional<core::Template>> rest(occupants.size());
   for (std::size_t i = 0; i < occupants.size(); ++i) {
@@ -95,8 +95,7 @@ std::vector<Decision> Matcher::decide(std::span<const std::optional<core::Templa
       if (s) d.best_score = std::max(d.best_score.value_or(*s), *s);
     }
     if (few[i].match) {
-      d = {Outcome::kMatched, few[i].match, GalleryScope::kVehicle, d.best_score,
-           vehicle_threshold()};
+      d = {Outcome::kMatched, few[i].match, GalleryScope::kVehicle, d.best_score, vehicle_t};
     } else if (wide[i].match) {
       d = {Outcome::kMatched, wide[i].match, GalleryScope::kPort, d.best_score, port_t};
     } else {

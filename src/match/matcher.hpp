@@ -1,8 +1,9 @@
 #pragma once
 // Decisions for the occupants of one vehicle: each captured occupant is searched 1:few in
 // the vehicle's pre-staged gallery first, then 1:N in the port gallery; a score above the
-// calibrated threshold is a match: the 1:few threshold (target FMR) in the vehicle gallery,
-// the 1:N one (target FPIR at the port gallery's size, calibration.hpp) in the port gallery.
+// calibrated threshold is a match: the 1:few threshold (a target FMR, or a target FPIR at the
+// vehicle's document count) in the vehicle gallery, the 1:N one (target FPIR at the port
+// gallery's size, calibration.hpp) in the port gallery.
 // A traveller is at most one occupant of a vehicle: matches are assigned one to one
 // (assign_one_to_one), and an occupant whose match went to another occupant is referred.
 // Everything else goes to an officer: the matcher never takes an adverse decision on its own.
@@ -68,8 +69,11 @@ class Matcher {
   // Throws core::Error(kConfig) when a gallery holds another model than the calibration.
   Matcher(Calibration calibration);
   const Calibration& calibration() const { return calibration_; }
-  // The thresholds decide() applies: 1:few, and 1:N for a port gallery of this size.
-  double vehicle_threshold() const { return calibration_.threshold; }
+  // The thresholds decide() applies: 1:few for a vehicle gallery of this many documents, and
+  // 1:N for a port gallery of this size.
+  double vehicle_threshold(std::size_t documents) const {
+    return calibration_.few_threshold(documents);
+  }
   double port_threshold(std::size_t port_size) const {
     return calibration_.port_threshold(port_size);
   }

@@ -200,6 +200,9 @@ row_widths = [60.0, 40.0]
   msg = error_of([&] { LaneConfig::load(d.path / "bad3.toml"); });
   EXPECT_NE(msg.find("template_normalise"), std::string::npos) << msg;
   EXPECT_NE(msg.find("sepia"), std::string::npos) << msg;
+  write(d.path / "bad4.toml", "[lane]\nvehicle_target_fpir = 0.5\n");
+  msg = error_of([&] { LaneConfig::load(d.path / "bad4.toml"); });
+  EXPECT_NE(msg.find("vehicle_target_fpir"), std::string::npos) << msg;
   write(d.path / "gw.toml", "[lane]\ntemplate_normalise = \"grayworld\"\n");
   EXPECT_EQ(LaneConfig::load(d.path / "gw.toml").template_normalise, vision::Normalise::kGrayWorld);
   core::ErrorKind kind{};

@@ -99,6 +99,35 @@ TEST(Calibration1N, PortThresholdIsNeverBelowTheOneToFewThreshold) {
   EXPECT_FALSE(no_curve.port_extrapolated(1000000));
 }
 
+// The vehicle (1:few) threshold at a target FPIR: a non-enrolled occupant searched against a
+// vehicle's N documents is falsely matched at that rate whatever N, on simulated searches.
+TEST(Calibration1N, VehicleThresholdGivesTheTargetFpirAtEveryVehicleSize) {
+  auto c = lm::fit_calibration("m", normal_scores(2000000, 5), 1e-4, "N(0,1)", 1e-3);
+  EXPECT_DOUBLE_EQ(c.few_threshold(3), c.threshold);  // off: the fixed FMR threshold
+  c.few_target_fpir = 1e-2;
+  // N = 1: FMR 1e-2, the N(0,1) quantile 2.326; N = 5: FMR 2.008e-3, quantile 2.877.
+  EXPECT_NEAR(c.few_threshold(1), 2.326, 0.03);
+  EXPECT_NEAR(c.few_threshold(5), 2.877, 0.03);
+  EXPECT_DOUBLE_EQ(c.few_threshold(0), c.few_threshold(1));  // no documents counts as one
+  std::mt19937_64 rng(6);
+  std::normal_distribution<double> normal;
+  for (const std::size_t n : {1, 2, 5}) {
+    const double t = c.few_threshold(n);
+    const int searches = 40000;
+    int false_positives = 0;
+    for (int q = 0; q < searches; ++q) {
+      double best = -1e9;
+      for (std::size_t g = 0; g < n; ++g) best = std::max(best, normal(rng));
+      false_positives += best > t;
+    }
+    // Expected 400 (sd 20): allow +-25 %.
+    EXPECT_NEAR(false_positives, 400, 100) << "N " << n;
+  }
+  // Without a curve the fixed threshold stays.
+  lm::Calibration no_curve{"m", 1e-4, 0.4, 10000, "old file", lm::kDefaultTargetFpir, {}, 1e-2};
+  EXPECT_DOUBLE_EQ(no_curve.few_threshold(4), 0.4);
+}
+
 TEST(Calibration1N, CurveRoundTripsAndFilesAreNamedByModel) {
   const auto dir = std::filesystem::temp_directory_path() / "laneface_calibration_1n_test";
   std::filesystem::remove_all(dir);
