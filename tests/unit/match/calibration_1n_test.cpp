@@ -29,6 +29,19 @@ std::vector<double> normal_scores(std::size_t n, unsigned seed) {
   return s;
 }
 
+// Simulated searches of n templates of other people (scores ~ N(0, 1)): how many of
+// `searches` have their best score above the threshold.
+int false_positives(double threshold, std::size_t n, int searches, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal;
+  int fp = 0;
+  for (int q = 0; q < searches; ++q) {
+    double best = -1e9;
+    for (std::size_t g = 0; g < n; ++g) best = std::max(best, normal(rng));
+    fp += best > threshold;
+  }
+  return fp;
+}
+
 }  // namespace
 
 TEST(Calibration1N, FmrForFpirInvertsTheIndependenceFormula) {
@@ -72,16 +85,9 @@ TEST(Calibration1N, PortThresholdGivesTheTargetFpirOnSimulatedSearches) {
   EXPECT_NEAR(t, 3.718, 0.03);
   EXPECT_FALSE(c.port_extrapolated(n));
   std::mt19937_64 rng(2);
-  std::normal_distribution<double> normal;
-  const int searches = 40000;
-  int false_positives = 0;
-  for (int q = 0; q < searches; ++q) {
-    double best = -1e9;
-    for (std::size_t g = 0; g < n; ++g) best = std::max(best, normal(rng));
-    false_positives += best > t;
-  }
-  // Expected 400 (sd 20): allow +-25 %.
-  EXPECT_NEAR(false_positives, 400, 100) << "FPIR " << double(false_positives) / searches;
+  const int fp = false_positives(t, n, 40000, rng);
+  // Expected 400 of 40,000 (sd 20): allow +-25 %.
+  EXPECT_NEAR(fp, 400, 100) << "FPIR " << fp / 40000.0;
 
   // A larger gallery needs a higher threshold; far below what 2e6 scores resolve the
   // threshold is clamped at the highest score and flagged.
@@ -110,18 +116,9 @@ TEST(Calibration1N, VehicleThresholdGivesTheTargetFpirAtEveryVehicleSize) {
   EXPECT_NEAR(c.few_threshold(5), 2.877, 0.03);
   EXPECT_DOUBLE_EQ(c.few_threshold(0), c.few_threshold(1));  // no documents counts as one
   std::mt19937_64 rng(6);
-  std::normal_distribution<double> normal;
   for (const std::size_t n : {1, 2, 5}) {
-    const double t = c.few_threshold(n);
-    const int searches = 40000;
-    int false_positives = 0;
-    for (int q = 0; q < searches; ++q) {
-      double best = -1e9;
-      for (std::size_t g = 0; g < n; ++g) best = std::max(best, normal(rng));
-      false_positives += best > t;
-    }
-    // Expected 400 (sd 20): allow +-25 %.
-    EXPECT_NEAR(false_positives, 400, 100) << "N " << n;
+    // Expected 400 of 40,000 (sd 20): allow +-25 %.
+    EXPECT_NEAR(false_positives(c.few_threshold(n), n, 40000, rng), 400, 100) << "N " << n;
   }
   // Without a curve the fixed threshold stays.
   lm::Calibration no_curve{"m", 1e-4, 0.4, 10000, "old file", lm::kDefaultTargetFpir, {}, 1e-2};
