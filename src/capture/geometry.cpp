@@ -51,6 +51,13 @@ std::optional<RayMeet> closest_points(const cv::Vec3d& o1, const cv::Vec3d& d1, 
   return m;
 }
 
+double line_angle_deg(const cv::Vec3d& a, const cv::Vec3d& b) {
+  const double na = cv::norm(a), nb = cv::norm(b);
+  if (na <= 0 || nb <= 0) return 0;
+  const double c = std::min(1.0, std::abs(a.dot(b)) / (na * nb));
+  return std::acos(c) * 180.0 / CV_PI;
+}
+
 std::vector<Constraint> vehicle_constraints(const TrackSpan& track, const CameraPose& camera,
                                             double speed, long origin,
                                             const GeometryOptions& options) {

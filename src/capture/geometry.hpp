@@ -44,6 +44,10 @@ struct RayMeet {
 std::optional<RayMeet> closest_points(const cv::Vec3d& o1, const cv::Vec3d& d1, const cv::Vec3d& o2,
                                       const cv::Vec3d& d2);
 
+// The angle between the lines along two directions, degrees in [0, 90] (0: parallel or
+// antiparallel, or a zero vector).
+double line_angle_deg(const cv::Vec3d& a, const cv::Vec3d& b);
+
 struct GeometryOptions {
   double face_m = 0.16;      // face width prior (the detector's box), metres
   double sigma_px = 6;       // sighting error across the ray, px (calibration error included)

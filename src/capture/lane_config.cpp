@@ -116,6 +116,8 @@ LaneConfig LaneConfig::load(const std::filesystem::path& path) {
   r.num("join_motion_min_similarity", c.join_motion_min_similarity, -1, 1);
   r.num("join_geometry_threshold", c.join_geometry_threshold, 0, 1e6);
   r.num("join_geometry_min_similarity", c.join_geometry_min_similarity, -1, 1);
+  r.num("join_geometry_min_angle_deg", c.join_geometry_min_angle_deg, 0, 90);
+  r.flag("join_geometry_angle_across_travel", c.join_geometry_angle_across_travel);
   r.num("join_cross_geometry_veto", c.join_cross_geometry_veto, 0, 1e6);
   r.num("geometry_face_m", c.geometry_face_m, 0.05, 0.5);
   r.num("geometry_sigma_px", c.geometry_sigma_px, 0.1, 1000);

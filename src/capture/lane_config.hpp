@@ -89,6 +89,11 @@ struct LaneConfig {
   // (occupants.hpp JoinOptions::geometry_threshold); 0: off.
   double join_geometry_threshold = 8;
   double join_geometry_min_similarity = -1;  // templates below this are never joined so
+  // Two groups each seen by one camera only join by geometry only when their viewing rays
+  // cross at more than this angle, degrees (occupants.hpp JoinOptions::geometry_min_angle_deg),
+  // measured across the direction of travel (false: in 3-D); 0: off.
+  double join_geometry_min_angle_deg = 25;
+  bool join_geometry_angle_across_travel = true;
   // Cross-camera joins are vetoed when the two groups' sightings fit one point in the vehicle
   // worse than each alone by more than this chi² per sighting (needs the cameras' calibration;
   // occupants.hpp JoinOptions::cross_geometry_veto); 0: off.

@@ -503,6 +503,8 @@ struct LaneProcessor::Impl {
     jo.motion_min_similarity = config.join_motion_min_similarity;
     jo.geometry_threshold = config.join_geometry_threshold;
     jo.geometry_min_similarity = config.join_geometry_min_similarity;
+    jo.geometry_min_angle_deg = config.join_geometry_min_angle_deg;
+    jo.geometry_angle_across_travel = config.join_geometry_angle_across_travel;
     jo.cross_geometry_veto = config.join_cross_geometry_veto;
     jo.geometry.face_m = config.geometry_face_m;
     jo.geometry.sigma_px = config.geometry_sigma_px;

@@ -151,6 +151,23 @@ class VehicleFit {
   std::vector<std::vector<Constraint>> cons_;
 };
 
+// A group's mean viewing ray (unit sum of its sightings' ray directions; across travel: its
+// Y-Z part) when all its tracks are of one camera; nullopt for a group of several cameras or
+// without sightings.
+std::optional<cv::Vec3d> single_camera_ray(const std::vector<TrackSpan>& tracks,
+                                           const std::vector<std::size_t>& group,
+                                           const VehicleFit& vf, bool across_travel) {
+  cv::Vec3d sum(0, 0, 0);
+  for (const std::size_t i : group) {
+    if (tracks[i].camera != tracks[group.front()].camera) return std::nullopt;
+    for (const Constraint& c : vf.constraints(i)) sum += c.dir;
+  }
+  if (across_travel) sum[0] = 0;
+  const double n = cv::norm(sum);
+  if (n <= 0) return std::nullopt;
+  return sum / n;
+}
+
 // The geometry pass of join_tracks (JoinOptions::geometry_threshold).
 void geometry_pass(const std::vector<TrackSpan>& tracks,
                    const std::vector<std::vector<float>>& similarity, const JoinOptions& options,
@@ -170,6 +187,16 @@ void geometry_pass(const std::vector<TrackSpan>& tracks,
       vf.gather(groups[a], c);
       if (const auto f = fit_position(c)) alone[a] = f->chi2;
     }
+    // Groups seen by one camera only: their mean viewing ray (the calibrated rays of their
+    // sightings), for geometry_min_angle_deg.
+    std::vector<std::optional<cv::Vec3d>> single_ray(m);
+    if (options.geometry_min_angle_deg > 0) {
+      for (std::size_t a = 0; a < m; ++a) {
+        if (!alone[a]) continue;
+        single_ray[a] =
+            single_camera_ray(tracks, groups[a], vf, options.geometry_angle_across_travel);
+      }
+    }
     // Minus the growth of the misfit per sighting when a and b are one point (higher is
     // better; -infinity: may not join).
     std::vector<std::vector<double>> fit(
@@ -180,6 +207,10 @@ void geometry_pass(const std::vector<TrackSpan>& tracks,
         if (!alone[b]) continue;
         const GroupPair p = compare_groups(tracks, similarity, groups[a], groups[b]);
         if (p.shared_camera || p.mean_similarity < options.geometry_min_similarity) continue;
+        if (single_ray[a] && single_ray[b] &&
+            line_angle_deg(*single_ray[a], *single_ray[b]) < options.geometry_min_angle_deg) {
+          continue;
+        }
         std::vector<Constraint> c;
         vf.gather(groups[a], c);
         vf.gather(groups[b], c);

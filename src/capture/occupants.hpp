@@ -71,6 +71,17 @@ struct JoinOptions {
   // of cameras in `cameras` take part.
   double geometry_threshold = 0;
   double geometry_min_similarity = -1;  // templates less similar than this never join so
+  // Two groups each seen by one camera only join by geometry only when their viewing rays
+  // (each group's mean sighting direction, from the calibration) cross at more than this
+  // angle, degrees (0-90, the angle between the two lines): along nearly parallel rays the fit
+  // is decided by the range from face width alone. 0: off.
+  double geometry_min_angle_deg = 0;
+  // The angle measured across the direction of travel (the rays' Y-Z components): in the
+  // vehicle's frame a camera moves along X, so one camera's rays to a point all lie in a plane
+  // through the X direction, and two such groups meet where their planes cross. The two side
+  // cameras, at one height on opposite sides, see a seat along nearly one such plane even
+  // where their rays cross at 65 degrees. false: the rays' full 3-D angle.
+  bool geometry_angle_across_travel = true;
   // Geometric veto on the cross-camera pass: two groups whose sightings' fit as one point fixed
   // in the vehicle grows the misfit by more than this per sighting (as the geometry pass
   // measures it; only tracks of cameras in `cameras`) are not its partners; 0: off.

@@ -167,6 +167,52 @@ TEST(GeometryJoin, PeopleAboutAMetreApartAreNotJoined) {
   }
 }
 
+TEST(GeometryJoin, LineAngle) {
+  EXPECT_NEAR(line_angle_deg({1, 0, 0}, {2, 0, 0}), 0, 1e-9);
+  EXPECT_NEAR(line_angle_deg({1, 0, 0}, {-1, 0, 0}), 0, 1e-9);  // antiparallel: one line
+  EXPECT_NEAR(line_angle_deg({1, 0, 0}, {0, 0, 3}), 90, 1e-9);
+  EXPECT_NEAR(line_angle_deg({1, 1, 0}, {-1, 0, 0}), 45, 1e-9);
+  EXPECT_EQ(line_angle_deg({0, 0, 0}, {1, 0, 0}), 0);
+}
+
+TEST(GeometryJoin, MinAngleKeepsSingleCameraGroupsOnParallelRaysApart) {
+  const auto cams = nominal_cameras();
+  const double speed = 1.5;
+  const auto sim = flat_similarity(2, 0.1f);
+  // Row 2, 0.8 m apart: the left passenger seen by driver_side only, the right one by
+  // passenger_side only, each briefly (10 frames). The two cameras face each other across the
+  // car at one height: one seat's rays from both lie in nearly one plane through the
+  // direction of travel, and the fit of one point is decided by the face-width range alone.
+  const std::vector<TrackSpan> apart{
+      sighted("driver_side", cams.at("driver_side"), {-2.3, 0.4, 1.25}, speed, 0, 10, 1),
+      sighted("passenger_side", cams.at("passenger_side"), {-2.3, -0.4, 1.25}, speed, 6, 16, 1)};
+  JoinOptions o = geometry_join(8);
+  EXPECT_EQ(join_tracks(apart, sim, o).size(), 1u);  // wrongly joined without the rule
+  o.geometry_min_angle_deg = 25;
+  EXPECT_EQ(join_tracks(apart, sim, o).size(), 2u);
+  // In 3-D their rays cross at about 65 degrees (both cameras look back along the lane).
+  JoinOptions full = o;
+  full.geometry_angle_across_travel = false;
+  EXPECT_EQ(join_tracks(apart, sim, full).size(), 1u);
+  // Rays that do cross, across travel as in 3-D: the windshield's (from above and ahead) and a
+  // side camera's, each group of one camera; the same person still joins.
+  struct Case {
+    std::string cam_a, cam_b;
+    cv::Vec3d head;
+  };
+  const std::vector<Case> crossing{{"windshield", "driver_side", {-1.4, 0.37, 1.25}},
+                                   {"windshield", "passenger_side", {-1.4, -0.37, 1.23}}};
+  for (const auto& c : crossing) {
+    const std::vector<TrackSpan> one{sighted(c.cam_a, cams.at(c.cam_a), c.head, speed, 0, 10, 1),
+                                     sighted(c.cam_b, cams.at(c.cam_b), c.head, speed, 6, 16, 1)};
+    EXPECT_EQ(join_tracks(one, sim, o).size(), 1u) << c.cam_a << " + " << c.cam_b;
+    EXPECT_EQ(join_tracks(one, sim, full).size(), 1u) << c.cam_a << " + " << c.cam_b;
+  }
+  // Off (0), the rule keeps nothing apart.
+  o.geometry_min_angle_deg = 0;
+  EXPECT_EQ(join_tracks(apart, sim, o).size(), 1u);
+}
+
 TEST(GeometryJoin, CrossCameraVetoKeepsTwoPlacesApart) {
   const auto cams = nominal_cameras();
   const double speed = 1.6;
@@ -282,11 +328,15 @@ TEST(LaneConfigCalibration, TomlAndLaneJsonOverride) {
       fs::temp_directory_path() / ("laneface_geometry_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path file = dir / "lane.toml";
-  std::ofstream(file) << "[lane]\njoin_geometry_threshold = 5\n"
+  std::ofstream(file) << "[lane]\njoin_geometry_threshold = 5\njoin_geometry_min_angle_deg = 25\n"
+                         "join_geometry_angle_across_travel = false\n"
                          "[lane.cameras.windshield]\nposition = [7.5, 0.3, 1.9]\n"
                          "target = [2.0, 0.0, 1.1]\nfocal = 3400\nfocal_width = 1280\n";
   LaneConfig c = LaneConfig::load(file);
   EXPECT_DOUBLE_EQ(c.join_geometry_threshold, 5);
+  EXPECT_DOUBLE_EQ(c.join_geometry_min_angle_deg, 25);
+  EXPECT_FALSE(c.join_geometry_angle_across_travel);
+  EXPECT_DOUBLE_EQ(LaneConfig{}.join_geometry_min_angle_deg, 25);  // as config/lane.toml
   EXPECT_DOUBLE_EQ(c.camera("windshield").focal, 3400);
   EXPECT_DOUBLE_EQ(c.camera("windshield").position[0], 7.5);
   EXPECT_DOUBLE_EQ(c.camera("driver_side").focal, 0);  // not calibrated
